@@ -1,0 +1,31 @@
+# The two commands a fresh machine needs: `make dev` runs the system locally, `make test` runs all tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STACK  ?= dev
+PORT   ?= 3000
+
+.PHONY: dev test lint bench bench-smoke clean
+
+$(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+dev: $(STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT)
+	PORT=$(PORT) $(BIN)/python -m localcloud up --stack $(STACK) --port $(PORT) $(ARGS)
+
+test: $(STAMP)  ## every test suite: infra graph, handlers, e2e, reliability, bench smoke
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## full benchmarks -> bench/results.json and bench/RESULTS.md
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build

@@ -1,0 +1,125 @@
+"""Start and stop MiniStack, the AWS emulator, on loopback.
+
+Used by the local cloud's CLI and by the tests' session fixture, so both run the emulator the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+HOST = "127.0.0.1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+}
+
+
+class EmulatorError(RuntimeError):
+    """MiniStack did not start (taken port, crash, or not ready before the deadline)."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass
+class Emulator:
+    process: subprocess.Popen[bytes]
+    port: int
+    region: str
+    log_path: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop MiniStack and every Lambda worker it spawned (they share its process group)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=timeout)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # stragglers left in the group
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def start(
+    port: int | None = None,
+    *,
+    region: str = "us-east-1",
+    auth: bool = True,
+    log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    ready_timeout: float = 30.0,
+) -> Emulator:
+    """Start `python -m ministack` on 127.0.0.1 and return once it answers its health check."""
+    port = port or free_port()
+    if not port_is_free(port):
+        raise EmulatorError(f"port {port} on {HOST} is already in use")
+    log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"ministack-{port}.log"
+    env = {
+        **os.environ,
+        **FAKE_CREDENTIALS,
+        "BIND_HOST": HOST,
+        "GATEWAY_PORT": str(port),
+        "MINISTACK_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AUTH": "true" if auth else "false",
+        "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+        **(extra_env or {}),
+    }
+    # The workers MiniStack spawns for Lambda inherit this environment; they must reach the
+    # emulator, never an account, so no endpoint or profile of the caller's leaks through.
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        env.pop(key, None)
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ministack"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so stop() takes the Lambda workers too
+    )
+    emulator = Emulator(process=process, port=port, region=region, log_path=log_path)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmulatorError(f"MiniStack exited with code {process.returncode}; see {log_path}")
+        try:
+            if requests.get(f"{emulator.endpoint}/_ministack/health", timeout=1).ok:
+                return emulator
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    emulator.stop()
+    raise EmulatorError(f"MiniStack did not answer on port {port} within {ready_timeout:.0f}s; see {log_path}")
