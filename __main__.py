@@ -1,0 +1,62 @@
+"""The `ecommerce` stack: settings -> components -> outputs."""
+
+import pulumi
+
+from components.alarms import Alarms, AlarmsArgs, WatchedQueue
+from components.basket_service import BasketService, BasketServiceArgs
+from components.checkout_queue import CheckoutQueue, CheckoutQueueArgs
+from components.event_bus import EventBus, EventBusArgs
+from components.http_api import HttpApi, HttpApiArgs
+from components.ordering_service import OrderingService, OrderingServiceArgs
+from components.product_service import ProductService, ProductServiceArgs
+from components.settings import Settings
+
+settings = Settings.load()
+
+api = HttpApi("api", HttpApiArgs(settings))
+checkout = CheckoutQueue("checkout", CheckoutQueueArgs(settings))
+bus = EventBus(
+    "events", EventBusArgs(settings, target_queue_arn=checkout.queue_arn, target_queue_url=checkout.queue_url)
+)
+product = ProductService("product", ProductServiceArgs(settings, api.api_id, api.execution_arn))
+basket = BasketService(
+    "basket",
+    BasketServiceArgs(
+        settings,
+        api.api_id,
+        api.execution_arn,
+        product_table_name=product.table.name,
+        product_table_arn=product.table.arn,
+        event_bus_name=bus.bus_name,
+        event_bus_arn=bus.bus_arn,
+    ),
+)
+ordering = OrderingService("ordering", OrderingServiceArgs(settings, api.api_id, api.execution_arn, checkout.queue_arn))
+alarms = Alarms(
+    "alarms",
+    AlarmsArgs(
+        settings,
+        dead_letter_queues=[
+            WatchedQueue("ordering", "checkout-dlq", checkout.dlq_name),
+            WatchedQueue("events", "checkout-delivery-dlq", bus.delivery_dlq_name),
+        ],
+        function_names={
+            "product": product.function_name,
+            "basket": basket.function_name,
+            "ordering": ordering.function_name,
+        },
+        api_id=api.api_id,
+    ),
+)
+
+pulumi.export("api_url", api.url)
+pulumi.export("product_table", product.table_name)
+pulumi.export("basket_table", basket.table_name)
+pulumi.export("order_table", ordering.table_name)
+pulumi.export("event_bus", bus.bus_name)
+pulumi.export("checkout_queue_url", checkout.queue_url)
+pulumi.export("checkout_dlq_url", checkout.dlq.url)
+pulumi.export("product_function", product.function_name)
+pulumi.export("basket_function", basket.function_name)
+pulumi.export("ordering_function", ordering.function_name)
+pulumi.export("alarm_topic", alarms.topic_arn)

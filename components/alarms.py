@@ -1,0 +1,103 @@
+"""What wakes someone up: messages in a DLQ, function errors, API 5xx responses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import Settings
+
+SERVICE = "monitoring"
+PERIOD_SECONDS = 300
+API_5XX_THRESHOLD = 5  # a lone 5xx is visible in the access log; a burst is an incident
+
+
+@dataclass
+class WatchedQueue:
+    service: str
+    purpose: str  # part of the alarm's name, e.g. "checkout-dlq"
+    queue_name: pulumi.Input[str]
+
+
+@dataclass
+class AlarmsArgs:
+    settings: Settings
+    dead_letter_queues: Sequence[WatchedQueue]
+    function_names: Mapping[str, pulumi.Input[str]]  # service -> function name
+    api_id: pulumi.Input[str]
+
+
+class Alarms(pulumi.ComponentResource):
+    """An SNS topic (e-mailed when `alarmEmail` is set) and the alarms that publish to it."""
+
+    def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:monitoring:Alarms", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.topic = aws.sns.Topic(f"{name}-topic", name=s.name("alarms"), tags=s.tags(SERVICE), opts=child)
+        if s.alarm_email:
+            # Stays "pending confirmation" until the recipient clicks the link AWS mails them.
+            aws.sns.TopicSubscription(
+                f"{name}-email", topic=self.topic.arn, protocol="email", endpoint=s.alarm_email, opts=child
+            )
+
+        def alarm(logical: str, service: str, physical: str, description: str, **metric: object) -> None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{logical}",
+                name=s.name(physical),
+                alarm_description=description,
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                evaluation_periods=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                tags=s.tags(service),
+                opts=child,
+                **metric,  # type: ignore[arg-type]
+            )
+
+        for queue in args.dead_letter_queues:
+            alarm(
+                f"{queue.purpose}-not-empty",
+                queue.service,
+                f"{queue.purpose}-not-empty",
+                f"Messages wait in the {queue.purpose} queue: a checkout could not become an order.",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue.queue_name},
+                statistic="Maximum",
+                period=60,
+                threshold=1,
+            )
+        for service, function_name in args.function_names.items():
+            alarm(
+                f"{service}-errors",
+                service,
+                f"{service}-fn-errors",
+                f"The {service} function raised errors.",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": function_name},
+                statistic="Sum",
+                period=PERIOD_SECONDS,
+                threshold=1,
+            )
+        alarm(
+            "api-5xx",
+            "api",
+            "api-5xx",
+            f"The HTTP API answered at least {API_5XX_THRESHOLD} requests with 5xx in {PERIOD_SECONDS // 60} minutes.",
+            namespace="AWS/ApiGateway",
+            metric_name="5xx",
+            dimensions={"ApiId": args.api_id},
+            statistic="Sum",
+            period=PERIOD_SECONDS,
+            threshold=API_5XX_THRESHOLD,
+        )
+
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topic_arn": self.topic.arn})

@@ -1,0 +1,91 @@
+"""Baskets and checkout: basket table, basket function and the five /basket routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.http_api import attach_routes
+from components.service_function import ServiceFunction, ServiceFunctionArgs
+from components.settings import Settings
+from components.tables import service_table
+
+SERVICE = "basket"
+ROUTES = (
+    "GET /basket",
+    "POST /basket",
+    "GET /basket/{userName}",
+    "DELETE /basket/{userName}",
+    "POST /basket/checkout",
+)
+
+
+@dataclass
+class BasketServiceArgs:
+    settings: Settings
+    api_id: pulumi.Input[str]
+    api_execution_arn: pulumi.Input[str]
+    # Read-only price lookups: the catalogue stays the product service's table.
+    product_table_name: pulumi.Input[str]
+    product_table_arn: pulumi.Input[str]
+    event_bus_name: pulumi.Input[str]
+    event_bus_arn: pulumi.Input[str]
+
+
+class BasketService(pulumi.ComponentResource):
+    def __init__(self, name: str, args: BasketServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:basket:BasketService", name, None, opts)
+        s = args.settings
+        self.table: aws.dynamodb.Table = service_table(self, f"{name}-table", s, SERVICE, hash_key="userName")
+        self.function = ServiceFunction(
+            name,
+            ServiceFunctionArgs(
+                service=SERVICE,
+                settings=s,
+                environment={
+                    "BASKET_TABLE_NAME": self.table.name,
+                    "PRODUCT_TABLE_NAME": args.product_table_name,
+                    "EVENT_BUS_NAME": args.event_bus_name,
+                },
+                policy_statements=[
+                    {
+                        "Sid": "BasketTable",
+                        "Effect": "Allow",
+                        "Action": [
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                            "dynamodb:Scan",
+                        ],
+                        "Resource": self.table.arn,
+                    },
+                    {
+                        "Sid": "ReadProductPrices",
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+                        "Resource": args.product_table_arn,
+                    },
+                    {
+                        "Sid": "PublishCheckout",
+                        "Effect": "Allow",
+                        "Action": ["events:PutEvents"],
+                        "Resource": args.event_bus_arn,
+                    },
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        attach_routes(
+            self,
+            name,
+            api_id=args.api_id,
+            api_execution_arn=args.api_execution_arn,
+            function=self.function,
+            route_keys=ROUTES,
+        )
+        self.table_name = self.table.name
+        self.function_name = self.function.function_name
+        self.register_outputs({"table_name": self.table.name, "function_name": self.function.function_name})

@@ -1,0 +1,56 @@
+"""The queue between the event bus and the ordering consumer, with its dead-letter queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import Settings
+
+SERVICE = "ordering"
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to inspect and redrive a poisoned checkout
+# Lambda's guidance for SQS sources: a message must stay invisible while every retry of a batch can run.
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+
+@dataclass
+class CheckoutQueueArgs:
+    settings: Settings
+
+
+class CheckoutQueue(pulumi.ComponentResource):
+    """Encrypted queue whose messages move to an encrypted DLQ after `maxReceiveCount` failed receives."""
+
+    def __init__(self, name: str, args: CheckoutQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:queue:CheckoutQueue", name, None, opts)
+        s = args.settings
+        tags = s.tags(SERVICE)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=s.name("checkout", "dlq"),
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            tags=tags,
+            opts=child,
+        )
+        self.queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=s.name("checkout"),
+            sqs_managed_sse_enabled=True,
+            visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * s.function("ordering").timeout_seconds,
+            redrive_policy=pulumi.Output.json_dumps(
+                {"deadLetterTargetArn": self.dlq.arn, "maxReceiveCount": s.max_receive_count}
+            ),
+            tags=tags,
+            opts=child,
+        )
+
+        self.queue_arn = self.queue.arn
+        self.queue_url = self.queue.url
+        self.dlq_arn = self.dlq.arn
+        self.dlq_name = self.dlq.name
+        self.register_outputs({"queue_url": self.queue.url, "dlq_url": self.dlq.url})

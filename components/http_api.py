@@ -1,0 +1,137 @@
+"""The one HTTP API every service attaches its routes to."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.service_function import ServiceFunction
+from components.settings import Settings
+
+SERVICE = "api"
+
+# One JSON line per request: enough to find a request in the function logs by its id.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationError": "$context.integrationErrorMessage",
+    }
+)
+
+
+@dataclass
+class HttpApiArgs:
+    settings: Settings
+
+
+class HttpApi(pulumi.ComponentResource):
+    """API Gateway v2 HTTP API with an auto-deployed `$default` stage, throttling, access logs and CORS."""
+
+    def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:api:HttpApi", name, None, opts)
+        s = args.settings
+        tags = s.tags(SERVICE)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.api = aws.apigatewayv2.Api(
+            f"{name}-api",
+            name=s.name(SERVICE),
+            protocol_type="HTTP",
+            cors_configuration={
+                "allow_origins": list(s.cors_allow_origins),
+                "allow_methods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                "allow_headers": ["content-type"],
+                "expose_headers": ["location"],
+                "max_age": 600,
+            },
+            tags=tags,
+            opts=child,
+        )
+        self.access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{s.name(SERVICE)}/access",
+            retention_in_days=s.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_rate_limit": s.api_throttle_rate_limit,
+                "throttling_burst_limit": s.api_throttle_burst_limit,
+            },
+            access_log_settings={"destination_arn": self.access_logs.arn, "format": ACCESS_LOG_FORMAT},
+            tags=tags,
+            opts=child,
+        )
+
+        self.api_id = self.api.id
+        self.execution_arn = self.api.execution_arn
+        self.url = self.stage.invoke_url
+        self.register_outputs({"api_id": self.api.id, "url": self.stage.invoke_url})
+
+
+def attach_routes(
+    owner: pulumi.Resource,
+    name: str,
+    *,
+    api_id: pulumi.Input[str],
+    api_execution_arn: pulumi.Input[str],
+    function: ServiceFunction,
+    route_keys: Sequence[str],
+) -> list[aws.apigatewayv2.Route]:
+    """Route each `METHOD /path` to `function`'s `live` alias, with one invoke permission per route.
+
+    Each permission's source ARN names the API, the method and the path, so the function can be
+    invoked through exactly these routes of this API and nothing else.
+    """
+    child = pulumi.ResourceOptions(parent=owner)
+    integration = aws.apigatewayv2.Integration(
+        f"{name}-integration",
+        api_id=api_id,
+        integration_type="AWS_PROXY",
+        integration_method="POST",
+        integration_uri=function.alias_invoke_arn,
+        payload_format_version="2.0",
+        opts=child,
+    )
+    routes = []
+    for route_key in route_keys:
+        method, path = route_key.split(" ", 1)
+        slug = "-".join([method.lower(), *re.sub(r"[{}]", "", path).strip("/").split("/")])
+        routes.append(
+            aws.apigatewayv2.Route(
+                f"{name}-{slug}",
+                api_id=api_id,
+                route_key=route_key,
+                target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                opts=child,
+            )
+        )
+        # A path parameter matches any value in the request's ARN: `/product/{id}` -> `/product/*`.
+        arn_path = re.sub(r"\{[^}]+\}", "*", path)
+        aws.lambda_.Permission(
+            f"{name}-{slug}-invoke",
+            action="lambda:InvokeFunction",
+            function=function.function_name,
+            qualifier=function.alias.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.concat(api_execution_arn, f"/*/{method}{arn_path}"),
+            opts=child,
+        )
+    return routes

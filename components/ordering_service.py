@@ -1,0 +1,84 @@
+"""Orders: order table, ordering function (HTTP routes and the checkout queue's consumer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.http_api import attach_routes
+from components.service_function import ServiceFunction, ServiceFunctionArgs
+from components.settings import Settings
+from components.tables import service_table
+
+SERVICE = "ordering"
+ROUTES = (
+    "GET /order",
+    "GET /order/{userName}",
+)
+
+
+@dataclass
+class OrderingServiceArgs:
+    settings: Settings
+    api_id: pulumi.Input[str]
+    api_execution_arn: pulumi.Input[str]
+    checkout_queue_arn: pulumi.Input[str]
+
+
+class OrderingService(pulumi.ComponentResource):
+    def __init__(self, name: str, args: OrderingServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:ordering:OrderingService", name, None, opts)
+        s = args.settings
+        self.table: aws.dynamodb.Table = service_table(
+            self, f"{name}-table", s, SERVICE, hash_key="userName", range_key="orderDate"
+        )
+        self.function = ServiceFunction(
+            name,
+            ServiceFunctionArgs(
+                service=SERVICE,
+                settings=s,
+                environment={"ORDER_TABLE_NAME": self.table.name},
+                policy_statements=[
+                    {
+                        "Sid": "OrderTable",
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"],
+                        "Resource": self.table.arn,
+                    },
+                    {
+                        "Sid": "ConsumeCheckoutQueue",
+                        "Effect": "Allow",
+                        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                        "Resource": args.checkout_queue_arn,
+                    },
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        attach_routes(
+            self,
+            name,
+            api_id=args.api_id,
+            api_execution_arn=args.api_execution_arn,
+            function=self.function,
+            route_keys=ROUTES,
+        )
+        reserved = s.function(SERVICE).reserved_concurrency
+        self.event_source = aws.lambda_.EventSourceMapping(
+            f"{name}-checkout-consumer",
+            event_source_arn=args.checkout_queue_arn,
+            # The alias, not the function: the consumer runs the published version and its provisioned concurrency.
+            function_name=self.function.alias_arn,
+            batch_size=s.ordering_batch_size,
+            # Only the failed messages of a batch return to the queue; the others are not processed twice.
+            function_response_types=["ReportBatchItemFailures"],
+            # Keep the poller within the reserved concurrency, so throttling cannot burn receive counts.
+            scaling_config={"maximum_concurrency": reserved} if reserved else None,
+            tags=s.tags(SERVICE),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.function.policy]),
+        )
+        self.table_name = self.table.name
+        self.function_name = self.function.function_name
+        self.register_outputs({"table_name": self.table.name, "function_name": self.function.function_name})

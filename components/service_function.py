@@ -1,0 +1,147 @@
+"""One service's Lambda function with everything it needs to run and nothing it does not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.packaging import handler_archive, handler_string
+from components.settings import Settings
+
+LIVE_ALIAS = "live"
+
+ASSUME_ROLE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+@dataclass
+class ServiceFunctionArgs:
+    service: str
+    settings: Settings
+    environment: Mapping[str, pulumi.Input[str]]
+    # What the service's code calls, built from the ARNs of the resources it uses.
+    policy_statements: Sequence[Mapping[str, Any]] = field(default_factory=list)
+
+
+class ServiceFunction(pulumi.ComponentResource):
+    """Role, inline least-privilege policy, log group, function, published version and `live` alias.
+
+    Everything that invokes the function (API integrations, permissions, the SQS event source)
+    targets the alias, so provisioned concurrency (configured on the alias) serves real traffic.
+    """
+
+    def __init__(self, name: str, args: ServiceFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:functions:ServiceFunction", name, None, opts)
+        s, service = args.settings, args.service
+        fn_settings = s.function(service)
+        tags = s.tags(service)
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = s.name(service, "fn")
+
+        # Created by us rather than by Lambda on first log line, so retention and tags apply from the start.
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=s.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=s.name(service, "fn", "role"),
+            assume_role_policy=ASSUME_ROLE_POLICY,
+            tags=tags,
+            opts=child,
+        )
+        statements: list[Any] = [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
+            },
+            *args.policy_statements,
+        ]
+        if s.tracing:
+            # X-Ray trace segments have no resource ARN: AWS accepts only "*" for these two actions.
+            statements.append(
+                {
+                    "Sid": "XRayTraces",
+                    "Effect": "Allow",
+                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    "Resource": "*",
+                }
+            )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name=s.name(service, "fn", "policy"),
+            role=self.role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+            opts=child,
+        )
+
+        environment: dict[str, pulumi.Input[str]] = {
+            **args.environment,
+            "POWERTOOLS_SERVICE_NAME": service,
+            "POWERTOOLS_LOG_LEVEL": s.log_level,
+            "POWERTOOLS_TRACE_DISABLED": "false" if s.tracing else "true",
+        }
+        self.function = aws.lambda_.Function(
+            f"{name}-fn",
+            name=function_name,
+            role=self.role.arn,
+            runtime=s.runtime,
+            architectures=[s.architecture],
+            handler=handler_string(service),
+            code=handler_archive(service),
+            layers=[s.powertools_layer_arn],
+            memory_size=fn_settings.memory_mb,
+            timeout=fn_settings.timeout_seconds,
+            reserved_concurrent_executions=fn_settings.reserved_concurrency,
+            environment={"variables": environment},
+            tracing_config={"mode": "Active" if s.tracing else "PassThrough"},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            # A new version on every code or configuration change, which the alias then points at.
+            publish=True,
+            tags=tags,
+            # The policy must exist before the first invocation, or the first requests fail with AccessDenied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+        )
+        self.alias = aws.lambda_.Alias(
+            f"{name}-live",
+            name=LIVE_ALIAS,
+            function_name=self.function.name,
+            function_version=self.function.version,
+            opts=child,
+        )
+        if fn_settings.provisioned_concurrency:
+            self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned",
+                function_name=self.function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=fn_settings.provisioned_concurrency,
+                opts=child,
+            )
+
+        self.function_name = self.function.name
+        self.alias_arn = self.alias.arn
+        self.alias_invoke_arn = self.alias.invoke_arn
+        self.register_outputs(
+            {
+                "function_name": self.function.name,
+                "function_arn": self.function.arn,
+                "alias_arn": self.alias.arn,
+                "role_arn": self.role.arn,
+            }
+        )
