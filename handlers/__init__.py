@@ -1,0 +1,1 @@
+"""Lambda code of the three services. Each function's archive holds this package, `shared` and its own service."""

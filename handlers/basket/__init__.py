@@ -1,0 +1,1 @@
+"""Baskets and checkout: /basket routes over the basket table, pricing from the product table."""

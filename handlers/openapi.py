@@ -1,0 +1,85 @@
+"""The OpenAPI document of the whole HTTP API, generated from the three services' own resolvers.
+
+Not part of any function's archive: the local cloud serves it at /docs and the fuzz suite reads it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import Any
+
+SERVICES = ("product", "basket", "ordering")
+# Importing a service reads its settings; for documentation any value does (no AWS call happens at import).
+_PLACEHOLDER_ENV = {
+    "PRODUCT_TABLE_NAME": "openapi-placeholder",
+    "BASKET_TABLE_NAME": "openapi-placeholder",
+    "ORDER_TABLE_NAME": "openapi-placeholder",
+    "EVENT_BUS_NAME": "openapi-placeholder",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+# Powertools declares its own 422 schema on every route with parameters; ours answers bad parameters
+# with 400 and bodies with 422, both in the ErrorBody shape the routes declare themselves.
+_POWERTOOLS_VALIDATION_REF = "#/components/schemas/HTTPValidationError"
+
+
+def build_openapi() -> dict[str, Any]:
+    """One OpenAPI 3 document for every route of every service (no `servers`: the caller knows where it runs)."""
+    for key, value in _PLACEHOLDER_ENV.items():
+        os.environ.setdefault(key, value)
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    openapi_version = "3.1.0"
+    for service in SERVICES:
+        resolver = importlib.import_module(f"handlers.{service}.app").app
+        document = resolver.get_openapi_schema(title="ecommerce").model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+        openapi_version = document["openapi"]
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if _refs(responses.get("422")) == {_POWERTOOLS_VALIDATION_REF}:
+                    del responses["422"]
+            paths.setdefault(path, {}).update(operations)
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            if schemas.setdefault(name, schema) != schema:
+                raise ValueError(f"two services define different schemas named {name}")
+    used = _reachable(paths, schemas)
+    return {
+        "openapi": openapi_version,
+        "info": {"title": "ecommerce", "version": "1.0.0"},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": {name: schemas[name] for name in sorted(used)}},
+    }
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def _reachable(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    prefix = "#/components/schemas/"
+    pending = [ref.removeprefix(prefix) for ref in _refs(paths)]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in seen and name in schemas:
+            seen.add(name)
+            pending.extend(ref.removeprefix(prefix) for ref in _refs(schemas[name]))
+    return seen
+
+
+if __name__ == "__main__":
+    print(json.dumps(build_openapi(), indent=2))

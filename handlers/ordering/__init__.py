@@ -1,0 +1,1 @@
+"""Orders: the CheckoutBasket consumer (SQS batches) and the /order routes."""

@@ -1,0 +1,109 @@
+"""Ordering service: turns CheckoutBasket events (SQS batches) into orders, and serves /order."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from handlers.ordering.models import CheckoutBasket
+from handlers.shared import aws
+from handlers.shared.http import error_responses, json_response, make_resolver
+from handlers.shared.models import USER_NAME_PATTERN, Page
+from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from handlers.shared.settings import require_env
+
+ORDER_STATUS = "PLACED"
+ORDER_KEY = frozenset({"userName", "orderDate"})
+
+logger = Logger()
+orders = aws.dynamodb().Table(require_env("ORDER_TABLE_NAME"))
+app = make_resolver(logger)
+# Failed records go back to the queue one by one (ReportBatchItemFailures); even a batch where every record
+# failed is answered that way rather than by raising, so one poison message cannot fail its neighbours.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+UserPath = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_NAME_PATTERN, description="user name")]
+OrderDateQuery = Annotated[
+    str | None,
+    Query(pattern=r"^\d{4}-\d{2}-\d{2}[0-9T:.Z+-]{0,22}$", description="exact orderDate (ISO-8601 UTC)"),
+]
+
+
+class OrderConflictError(RuntimeError):
+    """Another checkout already holds this order key: retry, and after maxReceiveCount, the DLQ keeps the event."""
+
+
+def _ok(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"model": Page}}}
+
+
+@app.get("/order", responses={200: _ok("A page of orders"), **error_responses()})
+def list_orders(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
+    start = decode_cursor(cursor, ORDER_KEY)
+    result = orders.scan(Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
+    return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
+
+
+@app.get("/order/<userName>", responses={200: _ok("The user's orders, newest first"), **error_responses()})
+def user_orders(
+    userName: UserPath,  # noqa: N803 - the route's parameter name
+    orderDate: OrderDateQuery = None,  # noqa: N803
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response[Any]:
+    start = decode_cursor(cursor, ORDER_KEY, fixed={"userName": userName})
+    condition = Key("userName").eq(userName)
+    if orderDate is not None:
+        condition = condition & Key("orderDate").eq(orderDate)
+    result = orders.query(
+        KeyConditionExpression=condition,
+        ScanIndexForward=False,
+        Limit=limit,
+        **({"ExclusiveStartKey": start} if start else {}),
+    )
+    return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
+
+
+def place_order(record: SQSRecord) -> None:
+    """One CheckoutBasket event -> one order, however many times it is delivered. Raising fails only this record."""
+    envelope = json.loads(record.body, parse_float=Decimal)
+    if envelope.get("detail-type") != "CheckoutBasket":
+        raise ValueError(f"not a CheckoutBasket event: {envelope.get('detail-type')!r}")
+    event = CheckoutBasket.model_validate(envelope.get("detail"))
+    order = {
+        "userName": event.userName,
+        "orderDate": event.checkedOutAt,
+        "orderId": event.checkoutId,
+        "status": ORDER_STATUS,
+        **event.model_dump(exclude={"schemaVersion", "checkoutId", "userName", "checkedOutAt"}, exclude_none=True),
+    }
+    try:
+        orders.put_item(Item=order, ConditionExpression=Attr("userName").not_exists())
+    except ClientError as error:
+        if aws.error_code(error) != "ConditionalCheckFailedException":
+            raise
+        key = {"userName": event.userName, "orderDate": event.checkedOutAt}
+        existing = orders.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        if existing.get("orderId") != event.checkoutId:
+            raise OrderConflictError(f"order key {key} is held by order {existing.get('orderId')}") from None
+        logger.info("duplicate delivery, order already placed", extra={"orderId": event.checkoutId})
+        return
+    logger.info("order placed", extra={"orderId": event.checkoutId})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        return process_partial_response(event=event, record_handler=place_order, processor=processor, context=context)
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The product catalogue: /product routes over the product table."""

@@ -1,0 +1,1 @@
+"""What every service shares: settings, AWS clients, errors, JSON, paging and the HTTP resolver."""

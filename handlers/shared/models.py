@@ -1,0 +1,52 @@
+"""Field types every service validates with, and the shapes of errors and pages."""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _printable(value: str) -> str:
+    # Control characters and lone surrogates are never legitimate in names or addresses, and a lone
+    # surrogate cannot be encoded as UTF-8 by the services downstream.
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Printable = AfterValidator(_printable)
+
+
+# Up to 9,999,999.99: with <= 99 units on <= 50 lines a total stays below 13 significant digits,
+# which the JSON writer prints exactly (handlers.shared.jsonio).
+Money = Annotated[Decimal, Field(ge=0, max_digits=9, decimal_places=2, allow_inf_nan=False)]
+
+PRODUCT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+ProductId = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_ID_PATTERN)]
+
+USER_NAME_PATTERN = r"^[A-Za-z0-9._@-]{1,64}$"
+UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=USER_NAME_PATTERN)]
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are an error, so a typo is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    error: str = Field(description="stable code, e.g. NOT_FOUND")
+    message: str = Field(description="what went wrong, for a human")
+    details: list[dict[str, Any]] | None = Field(default=None, description="per-field problems, when validating")
+
+
+class Page(BaseModel):
+    """A page of a listing; pass `nextCursor` back as `?cursor=` for the next one (null: no more)."""
+
+    items: list[dict[str, Any]]
+    nextCursor: str | None  # noqa: N815 - the wire name
