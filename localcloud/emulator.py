@@ -5,11 +5,13 @@ Used by the local cloud's CLI and by the tests' session fixture, so both run the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +66,8 @@ class Emulator:
                 self.process.wait(timeout=timeout)
             except ProcessLookupError:
                 pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # stragglers left in the group
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def start(
@@ -83,7 +83,7 @@ def start(
     port = port or free_port()
     if not port_is_free(port):
         raise EmulatorError(f"port {port} on {HOST} is already in use")
-    log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
+    log_dir = log_dir or Path(tempfile.gettempdir())
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"ministack-{port}.log"
     env = {

@@ -101,19 +101,22 @@ class _AwsLikeMocks(pulumi_mocks.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
+        # The failures list must be a list: pulumi's MockMonitor.Invoke iterates it even when empty
+        # (a `None` there, as the base class's signature allows, raises TypeError on the first invoke).
+        function = args.token
+        if function == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
                 "userId": ACCOUNT_ID,
                 "id": ACCOUNT_ID,
-            }, None
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, None
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
-        return {}, None
+            }, []
+        if function == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, []
+        if function == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
@@ -160,9 +163,8 @@ class _AwsLikeMocks(pulumi_mocks.Mocks):
             state["arn"] = f"arn:aws:events:{r}:{a}:event-bus/{name}"
         elif t == "aws:cloudwatch/eventRule:EventRule":
             bus = inputs.get("eventBusName") or "default"
-            state["arn"] = (
-                f"arn:aws:events:{r}:{a}:rule/{name}" if bus == "default" else f"arn:aws:events:{r}:{a}:rule/{bus}/{name}"
-            )
+            rule = name if bus == "default" else f"{bus}/{name}"
+            state["arn"] = f"arn:aws:events:{r}:{a}:rule/{rule}"
         elif t == "aws:cloudwatch/logGroup:LogGroup":
             state["arn"] = f"arn:aws:logs:{r}:{a}:log-group:{name}"
         elif t == "aws:cloudwatch/metricAlarm:MetricAlarm":
@@ -207,7 +209,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             self.requests[response.urn] = request
         return response
-
 
 
 def capture(
