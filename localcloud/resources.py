@@ -1,0 +1,752 @@
+"""How each resource type of the program is created on the emulator: one small function per Pulumi type token.
+
+A creator reads the resource's inputs (Pulumi's camelCase property names, already carrying the identifiers
+the emulator gave the resources created before it), makes the boto3 calls the AWS provider would make, and
+returns the outputs the emulator reports (`id`, `arn`, ...). The deployer compares those with the mock
+runtime's and rewrites the inputs of later resources where they differ, so a creator returns only values
+the emulator reported or that equal the mock's by construction, never an id of its own invention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localcloud import archive, layer
+from localcloud.graph import Resource
+
+Inputs = Mapping[str, Any]
+Outputs = dict[str, Any]
+
+
+@dataclass
+class Context:
+    """What every creator needs: clients on the emulator, the account, and where the program's files are."""
+
+    session: boto3.Session
+    endpoint: str
+    region: str
+    account: str
+    project_dir: Path
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _dependency_layer_arn: str | None = None
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint)
+        return self._clients[service]
+
+    def dependency_layer_arn(self) -> str:
+        """The layer built from this virtualenv's copy of requirements-layer.txt, published on first use."""
+        if self._dependency_layer_arn is None:
+            published = self.client("lambda").publish_layer_version(
+                LayerName="localcloud-dependencies",
+                Description="requirements-layer.txt, from the local virtualenv",
+                Content={"ZipFile": layer.layer_zip()},
+            )
+            self._dependency_layer_arn = str(published["LayerVersionArn"])
+        return self._dependency_layer_arn
+
+
+Creator = Callable[[Context, Resource, Inputs], Outputs]
+CREATORS: dict[str, Creator] = {}
+
+
+def creates(type_token: str) -> Callable[[Creator], Creator]:
+    def register(fn: Creator) -> Creator:
+        CREATORS[type_token] = fn
+        return fn
+
+    return register
+
+
+def _clean(value: Any) -> Any:
+    """Drop unset fields (boto3 rejects None) and turn the engine's numbers back into ints where whole."""
+    if isinstance(value, dict):
+        cleaned = {k: _clean(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _tag_list(inputs: Inputs) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": str(v)} for k, v in (inputs.get("tags") or {}).items()]
+
+
+def _tag_map(inputs: Inputs) -> dict[str, str]:
+    return {k: str(v) for k, v in (inputs.get("tags") or {}).items()}
+
+
+def _json(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+# --- IAM --------------------------------------------------------------------------------------------
+
+
+@creates("aws:iam/role:Role")
+def _role(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    iam = ctx.client("iam")
+    role = iam.create_role(
+        **_clean(
+            {
+                "RoleName": i.get("name") or r.physical_name,
+                "AssumeRolePolicyDocument": _json(i["assumeRolePolicy"]),
+                "Description": i.get("description"),
+                "Path": i.get("path"),
+                "MaxSessionDuration": _int(i.get("maxSessionDuration")),
+                "PermissionsBoundary": i.get("permissionsBoundary"),
+                "Tags": _tag_list(i),
+            }
+        )
+    )["Role"]
+    for inline in i.get("inlinePolicies") or []:
+        if inline.get("name") and inline.get("policy"):
+            iam.put_role_policy(RoleName=role["RoleName"], PolicyName=inline["name"], PolicyDocument=inline["policy"])
+    for policy_arn in i.get("managedPolicyArns") or []:
+        iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=policy_arn)
+    return {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"], "uniqueId": role["RoleId"]}
+
+
+@creates("aws:iam/policy:Policy")
+def _policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    policy = ctx.client("iam").create_policy(
+        **_clean(
+            {
+                "PolicyName": i.get("name") or r.physical_name,
+                "PolicyDocument": _json(i["policy"]),
+                "Description": i.get("description"),
+                "Path": i.get("path"),
+                "Tags": _tag_list(i),
+            }
+        )
+    )["Policy"]
+    return {"id": policy["Arn"], "arn": policy["Arn"], "name": policy["PolicyName"]}
+
+
+@creates("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def _role_policy_attachment(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    ctx.client("iam").attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
+    return {}
+
+
+@creates("aws:iam/rolePolicy:RolePolicy")
+def _role_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    ctx.client("iam").put_role_policy(RoleName=i["role"], PolicyName=name, PolicyDocument=_json(i["policy"]))
+    return {}
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------------
+
+
+def _key_schema(hash_key: str | None, range_key: str | None, key_schemas: list[dict] | None) -> list[dict]:
+    if key_schemas:
+        return [{"AttributeName": k["attributeName"], "KeyType": k["keyType"]} for k in key_schemas]
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
+
+
+def _projection(index: Mapping[str, Any]) -> dict[str, Any]:
+    return _clean({"ProjectionType": index["projectionType"], "NonKeyAttributes": index.get("nonKeyAttributes")})
+
+
+@creates("aws:dynamodb/table:Table")
+def _table(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    ddb = ctx.client("dynamodb")
+    billing = i.get("billingMode") or "PROVISIONED"
+    provisioned = billing == "PROVISIONED"
+    throughput = {"ReadCapacityUnits": _int(i.get("readCapacity")), "WriteCapacityUnits": _int(i.get("writeCapacity"))}
+    stream = {"StreamEnabled": True, "StreamViewType": i.get("streamViewType")} if i.get("streamEnabled") else None
+    sse = i.get("serverSideEncryption") or {}
+    name = i.get("name") or r.physical_name
+    table = ddb.create_table(
+        **_clean(
+            {
+                "TableName": name,
+                "BillingMode": billing,
+                "AttributeDefinitions": [
+                    {"AttributeName": a["name"], "AttributeType": a["type"]} for a in i.get("attributes") or []
+                ],
+                "KeySchema": _key_schema(i.get("hashKey"), i.get("rangeKey"), i.get("keySchemas")),
+                "GlobalSecondaryIndexes": [
+                    _clean(
+                        {
+                            "IndexName": g["name"],
+                            "KeySchema": _key_schema(g.get("hashKey"), g.get("rangeKey"), g.get("keySchemas")),
+                            "Projection": _projection(g),
+                            "ProvisionedThroughput": {
+                                "ReadCapacityUnits": _int(g.get("readCapacity")),
+                                "WriteCapacityUnits": _int(g.get("writeCapacity")),
+                            }
+                            if provisioned
+                            else None,
+                        }
+                    )
+                    for g in i.get("globalSecondaryIndexes") or []
+                ],
+                "LocalSecondaryIndexes": [
+                    {
+                        "IndexName": index["name"],
+                        "KeySchema": _key_schema(i.get("hashKey"), index["rangeKey"], None),
+                        "Projection": _projection(index),
+                    }
+                    for index in i.get("localSecondaryIndexes") or []
+                ],
+                "ProvisionedThroughput": throughput if provisioned else None,
+                "StreamSpecification": stream,
+                "SSESpecification": {
+                    "Enabled": True,
+                    "SSEType": "KMS",
+                    "KMSMasterKeyId": sse.get("kmsKeyArn"),
+                }
+                if sse.get("enabled")
+                else None,
+                "TableClass": i.get("tableClass"),
+                "DeletionProtectionEnabled": i.get("deletionProtectionEnabled"),
+                "Tags": _tag_list(i),
+            }
+        )
+    )["TableDescription"]
+    if (i.get("pointInTimeRecovery") or {}).get("enabled"):
+        ddb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    ttl = i.get("ttl") or {}
+    if ttl.get("enabled") and ttl.get("attributeName"):
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]}
+        )
+    return {"id": name, "name": name, "arn": table["TableArn"], "streamArn": table.get("LatestStreamArn")}
+
+
+# --- SQS --------------------------------------------------------------------------------------------
+
+_QUEUE_ATTRIBUTES = {
+    "visibilityTimeoutSeconds": "VisibilityTimeout",
+    "messageRetentionSeconds": "MessageRetentionPeriod",
+    "delaySeconds": "DelaySeconds",
+    "maxMessageSize": "MaximumMessageSize",
+    "receiveWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "redrivePolicy": "RedrivePolicy",
+    "redriveAllowPolicy": "RedriveAllowPolicy",
+    "policy": "Policy",
+    "sqsManagedSseEnabled": "SqsManagedSseEnabled",
+    "kmsMasterKeyId": "KmsMasterKeyId",
+    "kmsDataKeyReusePeriodSeconds": "KmsDataKeyReusePeriodSeconds",
+    "fifoQueue": "FifoQueue",
+    "contentBasedDeduplication": "ContentBasedDeduplication",
+    "deduplicationScope": "DeduplicationScope",
+    "fifoThroughputLimit": "FifoThroughputLimit",
+}
+
+
+def _attribute_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(_json(value))
+
+
+@creates("aws:sqs/queue:Queue")
+def _queue(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    sqs = ctx.client("sqs")
+    name = i.get("name") or r.physical_name
+    attributes = {
+        aws_name: _attribute_value(i[key]) for key, aws_name in _QUEUE_ATTRIBUTES.items() if i.get(key) is not None
+    }
+    if attributes.get("FifoQueue") == "false":
+        del attributes["FifoQueue"]  # AWS accepts the attribute only as "true"; a standard queue omits it
+    url = sqs.create_queue(**_clean({"QueueName": name, "Attributes": attributes, "tags": _tag_map(i)}))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {"id": url, "url": url, "arn": arn, "name": name}
+
+
+@creates("aws:sqs/queuePolicy:QueuePolicy")
+def _queue_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    ctx.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"], Attributes={"Policy": _json(i["policy"])})
+    return {}
+
+
+@creates("aws:sqs/redrivePolicy:RedrivePolicy")
+def _redrive_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    ctx.client("sqs").set_queue_attributes(
+        QueueUrl=i["queueUrl"], Attributes={"RedrivePolicy": _json(i["redrivePolicy"])}
+    )
+    return {}
+
+
+# --- EventBridge ------------------------------------------------------------------------------------
+
+
+@creates("aws:cloudwatch/eventBus:EventBus")
+def _event_bus(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    bus = ctx.client("events").create_event_bus(
+        **_clean({"Name": name, "Description": i.get("description"), "Tags": _tag_list(i)})
+    )
+    return {"id": name, "name": name, "arn": bus["EventBusArn"]}
+
+
+@creates("aws:cloudwatch/eventRule:EventRule")
+def _event_rule(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    state = i.get("state") or ("DISABLED" if i.get("isEnabled") is False else "ENABLED")
+    rule = ctx.client("events").put_rule(
+        **_clean(
+            {
+                "Name": name,
+                "EventBusName": i.get("eventBusName"),
+                "EventPattern": _json(i.get("eventPattern")),
+                "ScheduleExpression": i.get("scheduleExpression"),
+                "State": state,
+                "Description": i.get("description"),
+                "RoleArn": i.get("roleArn"),
+                "Tags": _tag_list(i),
+            }
+        )
+    )
+    return {"arn": rule["RuleArn"]}
+
+
+@creates("aws:cloudwatch/eventTarget:EventTarget")
+def _event_target(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    target_id = i.get("targetId") or r.name
+    target = {
+        "Id": target_id,
+        "Arn": i["arn"],
+        "RoleArn": i.get("roleArn"),
+        "Input": i.get("input"),
+        "InputPath": i.get("inputPath"),
+        "DeadLetterConfig": {"Arn": (i.get("deadLetterConfig") or {}).get("arn")},
+        "RetryPolicy": {
+            "MaximumEventAgeInSeconds": _int((i.get("retryPolicy") or {}).get("maximumEventAgeInSeconds")),
+            "MaximumRetryAttempts": _int((i.get("retryPolicy") or {}).get("maximumRetryAttempts")),
+        },
+        "SqsParameters": {"MessageGroupId": (i.get("sqsTarget") or {}).get("messageGroupId")},
+    }
+    response = ctx.client("events").put_targets(
+        **_clean({"Rule": i["rule"], "EventBusName": i.get("eventBusName"), "Targets": [_clean(target)]})
+    )
+    if response.get("FailedEntryCount"):
+        raise RuntimeError(f"PutTargets refused {target_id}: {response['FailedEntries']}")
+    return {"targetId": target_id}
+
+
+# --- Lambda -----------------------------------------------------------------------------------------
+
+
+def _code_zip(ctx: Context, i: Inputs) -> bytes:
+    code = i.get("code")
+    if code is None:
+        raise ValueError("only zip packages from a local archive are supported (no code input)")
+    return archive.zip_bytes(code, ctx.project_dir)
+
+
+@creates("aws:lambda/layerVersion:LayerVersion")
+def _layer_version(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("layerName") or r.physical_name
+    published = ctx.client("lambda").publish_layer_version(
+        **_clean(
+            {
+                "LayerName": name,
+                "Description": i.get("description"),
+                "Content": {"ZipFile": _code_zip(ctx, i)},
+                "CompatibleRuntimes": i.get("compatibleRuntimes"),
+                "CompatibleArchitectures": i.get("compatibleArchitectures"),
+                "LicenseInfo": i.get("licenseInfo"),
+            }
+        )
+    )
+    return {
+        "id": published["LayerVersionArn"],
+        "arn": published["LayerVersionArn"],
+        "layerArn": published["LayerArn"],
+        "version": str(published["Version"]),
+    }
+
+
+def _layers(ctx: Context, arns: list[str]) -> list[str]:
+    # A layer from another account (AWS's managed Powertools layer) cannot exist here; the functions get
+    # the same packages from the layer built from this virtualenv instead.
+    own = f":{ctx.account}:layer:"
+    return [arn if own in arn else ctx.dependency_layer_arn() for arn in arns]
+
+
+def _invoke_arn(ctx: Context, function_arn: str) -> str:
+    return f"arn:aws:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+
+
+@creates("aws:lambda/function:Function")
+def _function(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    if i.get("packageType") == "Image" or i.get("imageUri"):
+        raise ValueError("container image functions are not supported locally")
+    name = i.get("name") or r.physical_name
+    logging_config = i.get("loggingConfig") or {}
+    fn = ctx.client("lambda").create_function(
+        **_clean(
+            {
+                "FunctionName": name,
+                "Runtime": i.get("runtime"),
+                "Role": i["role"],
+                "Handler": i.get("handler"),
+                "Code": {"ZipFile": _code_zip(ctx, i)},
+                "Description": i.get("description"),
+                "Timeout": _int(i.get("timeout")),
+                "MemorySize": _int(i.get("memorySize")),
+                "Publish": bool(i.get("publish")),
+                "Environment": {"Variables": (i.get("environment") or {}).get("variables")},
+                "Layers": _layers(ctx, list(i.get("layers") or [])),
+                "Architectures": i.get("architectures"),
+                "TracingConfig": {"Mode": (i.get("tracingConfig") or {}).get("mode")},
+                "EphemeralStorage": {"Size": _int((i.get("ephemeralStorage") or {}).get("size"))},
+                "DeadLetterConfig": {"TargetArn": (i.get("deadLetterConfig") or {}).get("targetArn")},
+                "LoggingConfig": {
+                    "LogFormat": logging_config.get("logFormat"),
+                    "LogGroup": logging_config.get("logGroup"),
+                    "ApplicationLogLevel": logging_config.get("applicationLogLevel"),
+                    "SystemLogLevel": logging_config.get("systemLogLevel"),
+                },
+                "Tags": _tag_map(i),
+            }
+        )
+    )
+    if i.get("reservedConcurrentExecutions") is not None and int(i["reservedConcurrentExecutions"]) >= 0:
+        ctx.client("lambda").put_function_concurrency(
+            FunctionName=name, ReservedConcurrentExecutions=int(i["reservedConcurrentExecutions"])
+        )
+    arn, version = fn["FunctionArn"].removesuffix(f":{fn['Version']}"), str(fn["Version"])
+    qualified = f"{arn}:{version}"
+    return {
+        "id": name,
+        "name": name,
+        "arn": arn,
+        "version": version,
+        "qualifiedArn": qualified,
+        "invokeArn": _invoke_arn(ctx, arn),
+        "qualifiedInvokeArn": _invoke_arn(ctx, qualified),
+    }
+
+
+@creates("aws:lambda/alias:Alias")
+def _alias(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    routing = (i.get("routingConfig") or {}).get("additionalVersionWeights")
+    alias = ctx.client("lambda").create_alias(
+        **_clean(
+            {
+                "FunctionName": i["functionName"],
+                "Name": i.get("name") or r.name,
+                "FunctionVersion": i["functionVersion"],
+                "Description": i.get("description"),
+                "RoutingConfig": {"AdditionalVersionWeights": routing},
+            }
+        )
+    )
+    return {"id": alias["AliasArn"], "arn": alias["AliasArn"], "invokeArn": _invoke_arn(ctx, alias["AliasArn"])}
+
+
+@creates("aws:lambda/permission:Permission")
+def _permission(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    statement_id = i.get("statementId") or r.name
+    ctx.client("lambda").add_permission(
+        **_clean(
+            {
+                "FunctionName": i["function"],
+                "StatementId": statement_id,
+                "Action": i["action"],
+                "Principal": i["principal"],
+                "SourceArn": i.get("sourceArn"),
+                "SourceAccount": i.get("sourceAccount"),
+                "Qualifier": i.get("qualifier"),
+                "EventSourceToken": i.get("eventSourceToken"),
+                "PrincipalOrgID": i.get("principalOrgId"),
+                "FunctionUrlAuthType": i.get("functionUrlAuthType"),
+            }
+        )
+    )
+    return {"statementId": statement_id}
+
+
+@creates("aws:lambda/eventSourceMapping:EventSourceMapping")
+def _event_source_mapping(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    filters = (i.get("filterCriteria") or {}).get("filters")
+    mapping = ctx.client("lambda").create_event_source_mapping(
+        **_clean(
+            {
+                "EventSourceArn": i["eventSourceArn"],
+                "FunctionName": i["functionName"],
+                "Enabled": i.get("enabled"),
+                "BatchSize": _int(i.get("batchSize")),
+                "MaximumBatchingWindowInSeconds": _int(i.get("maximumBatchingWindowInSeconds")),
+                "FunctionResponseTypes": i.get("functionResponseTypes"),
+                "ScalingConfig": {"MaximumConcurrency": _int((i.get("scalingConfig") or {}).get("maximumConcurrency"))},
+                "FilterCriteria": {"Filters": [{"Pattern": f["pattern"]} for f in filters]} if filters else None,
+                "StartingPosition": i.get("startingPosition"),
+                "Tags": _tag_map(i),
+            }
+        )
+    )
+    return {"id": mapping["UUID"], "uuid": mapping["UUID"], "functionArn": mapping["FunctionArn"]}
+
+
+@creates("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+def _provisioned_concurrency(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    ctx.client("lambda").put_provisioned_concurrency_config(
+        FunctionName=i["functionName"],
+        Qualifier=i["qualifier"],
+        ProvisionedConcurrentExecutions=int(i["provisionedConcurrentExecutions"]),
+    )
+    return {}
+
+
+@creates("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+def _function_event_invoke_config(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    destinations = i.get("destinationConfig") or {}
+    ctx.client("lambda").put_function_event_invoke_config(
+        **_clean(
+            {
+                "FunctionName": i["functionName"],
+                "Qualifier": i.get("qualifier"),
+                "MaximumRetryAttempts": _int(i.get("maximumRetryAttempts")),
+                "MaximumEventAgeInSeconds": _int(i.get("maximumEventAgeInSeconds")),
+                "DestinationConfig": {
+                    "OnFailure": {"Destination": (destinations.get("onFailure") or {}).get("destination")},
+                    "OnSuccess": {"Destination": (destinations.get("onSuccess") or {}).get("destination")},
+                },
+            }
+        )
+    )
+    return {}
+
+
+# --- API Gateway v2 (HTTP API) ----------------------------------------------------------------------
+
+
+@creates("aws:apigatewayv2/api:Api")
+def _api(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    cors = i.get("corsConfiguration") or {}
+    api = ctx.client("apigatewayv2").create_api(
+        **_clean(
+            {
+                "Name": i.get("name") or r.physical_name,
+                "ProtocolType": i["protocolType"],
+                "Description": i.get("description"),
+                "RouteSelectionExpression": i.get("routeSelectionExpression"),
+                "ApiKeySelectionExpression": i.get("apiKeySelectionExpression"),
+                "DisableExecuteApiEndpoint": i.get("disableExecuteApiEndpoint"),
+                "CorsConfiguration": {
+                    "AllowCredentials": cors.get("allowCredentials"),
+                    "AllowHeaders": cors.get("allowHeaders"),
+                    "AllowMethods": cors.get("allowMethods"),
+                    "AllowOrigins": cors.get("allowOrigins"),
+                    "ExposeHeaders": cors.get("exposeHeaders"),
+                    "MaxAge": _int(cors.get("maxAge")),
+                },
+                "Tags": _tag_map(i),
+            }
+        )
+    )
+    api_id = api["ApiId"]
+    return {
+        "id": api_id,
+        "apiEndpoint": api["ApiEndpoint"],
+        "executionArn": f"arn:aws:execute-api:{ctx.region}:{ctx.account}:{api_id}",
+        "arn": f"arn:aws:apigateway:{ctx.region}::/apis/{api_id}",
+    }
+
+
+@creates("aws:apigatewayv2/integration:Integration")
+def _integration(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    integration = ctx.client("apigatewayv2").create_integration(
+        **_clean(
+            {
+                "ApiId": i["apiId"],
+                "IntegrationType": i["integrationType"],
+                "IntegrationUri": i.get("integrationUri"),
+                "IntegrationMethod": i.get("integrationMethod"),
+                "PayloadFormatVersion": i.get("payloadFormatVersion"),
+                "TimeoutInMillis": _int(i.get("timeoutMilliseconds")),
+                "Description": i.get("description"),
+                "ConnectionType": i.get("connectionType"),
+                "CredentialsArn": i.get("credentialsArn"),
+                "RequestParameters": i.get("requestParameters"),
+            }
+        )
+    )
+    return {"id": integration["IntegrationId"]}
+
+
+@creates("aws:apigatewayv2/route:Route")
+def _route(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    route = ctx.client("apigatewayv2").create_route(
+        **_clean(
+            {
+                "ApiId": i["apiId"],
+                "RouteKey": i["routeKey"],
+                "Target": i.get("target"),
+                "AuthorizationType": i.get("authorizationType"),
+                "AuthorizerId": i.get("authorizerId"),
+                "OperationName": i.get("operationName"),
+                "ApiKeyRequired": i.get("apiKeyRequired"),
+            }
+        )
+    )
+    return {"id": route["RouteId"]}
+
+
+def _route_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return _clean(
+        {
+            "DetailedMetricsEnabled": settings.get("detailedMetricsEnabled"),
+            "LoggingLevel": settings.get("loggingLevel"),
+            "DataTraceEnabled": settings.get("dataTraceEnabled"),
+            "ThrottlingBurstLimit": _int(settings.get("throttlingBurstLimit")),
+            "ThrottlingRateLimit": settings.get("throttlingRateLimit"),
+        }
+    )
+
+
+@creates("aws:apigatewayv2/stage:Stage")
+def _stage(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.name
+    access_log = i.get("accessLogSettings") or {}
+    ctx.client("apigatewayv2").create_stage(
+        **_clean(
+            {
+                "ApiId": i["apiId"],
+                "StageName": name,
+                "AutoDeploy": i.get("autoDeploy"),
+                "DeploymentId": i.get("deploymentId"),
+                "Description": i.get("description"),
+                "DefaultRouteSettings": _route_settings(i.get("defaultRouteSettings") or {}),
+                "RouteSettings": {s["routeKey"]: _route_settings(s) for s in i.get("routeSettings") or []},
+                "StageVariables": i.get("stageVariables"),
+                "AccessLogSettings": {
+                    "DestinationArn": access_log.get("destinationArn"),
+                    "Format": access_log.get("format"),
+                },
+                "Tags": _tag_map(i),
+            }
+        )
+    )
+    path = "" if name == "$default" else f"{name}/"
+    return {
+        "id": name,
+        "invokeUrl": f"{ctx.endpoint}/_aws/execute-api/{i['apiId']}/{path}",
+        "executionArn": f"arn:aws:execute-api:{ctx.region}:{ctx.account}:{i['apiId']}/{name}",
+    }
+
+
+# --- Observability ----------------------------------------------------------------------------------
+
+
+@creates("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    logs = ctx.client("logs")
+    name = i.get("name") or r.physical_name
+    group = {"logGroupName": name, "kmsKeyId": i.get("kmsKeyId"), "logGroupClass": i.get("logGroupClass")}
+    logs.create_log_group(**_clean({**group, "tags": _tag_map(i)}))
+    if i.get("retentionInDays"):
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(i["retentionInDays"]))
+    return {"id": name, "name": name, "arn": f"arn:aws:logs:{ctx.region}:{ctx.account}:log-group:{name}"}
+
+
+def _metric_query(q: Mapping[str, Any]) -> dict[str, Any]:
+    metric = q.get("metric") or {}
+    return _clean(
+        {
+            "Id": q["id"],
+            "Expression": q.get("expression"),
+            "Label": q.get("label"),
+            "ReturnData": q.get("returnData"),
+            "Period": _int(q.get("period")),
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": metric.get("namespace"),
+                    "MetricName": metric.get("metricName"),
+                    "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (metric.get("dimensions") or {}).items()],
+                },
+                "Period": _int(metric.get("period")),
+                "Stat": metric.get("stat"),
+                "Unit": metric.get("unit"),
+            }
+            if metric
+            else None,
+        }
+    )
+
+
+@creates("aws:cloudwatch/metricAlarm:MetricAlarm")
+def _metric_alarm(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    cloudwatch = ctx.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        **_clean(
+            {
+                "AlarmName": name,
+                "AlarmDescription": i.get("alarmDescription"),
+                "ActionsEnabled": i.get("actionsEnabled"),
+                "AlarmActions": i.get("alarmActions"),
+                "OKActions": i.get("okActions"),
+                "InsufficientDataActions": i.get("insufficientDataActions"),
+                "Namespace": i.get("namespace"),
+                "MetricName": i.get("metricName"),
+                "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (i.get("dimensions") or {}).items()],
+                "Statistic": i.get("statistic"),
+                "ExtendedStatistic": i.get("extendedStatistic"),
+                "Period": _int(i.get("period")),
+                "Unit": i.get("unit"),
+                "EvaluationPeriods": _int(i["evaluationPeriods"]),
+                "DatapointsToAlarm": _int(i.get("datapointsToAlarm")),
+                "Threshold": i.get("threshold"),
+                "ComparisonOperator": i["comparisonOperator"],
+                "TreatMissingData": i.get("treatMissingData"),
+                "EvaluateLowSampleCountPercentile": i.get("evaluateLowSampleCountPercentiles"),
+                "Metrics": [_metric_query(q) for q in i.get("metricQueries") or []],
+                "ThresholdMetricId": i.get("thresholdMetricId"),
+                "Tags": _tag_list(i),
+            }
+        )
+    )
+    alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    return {"id": name, "name": name, "arn": alarm["AlarmArn"]}
+
+
+@creates("aws:sns/topic:Topic")
+def _topic(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    attributes = {
+        "KmsMasterKeyId": i.get("kmsMasterKeyId"),
+        "DisplayName": i.get("displayName"),
+        "Policy": _json(i.get("policy")),
+        "FifoTopic": "true" if i.get("fifoTopic") else None,
+    }
+    topic = ctx.client("sns").create_topic(
+        **_clean({"Name": name, "Attributes": _clean(attributes), "Tags": _tag_list(i)})
+    )
+    return {"id": topic["TopicArn"], "arn": topic["TopicArn"], "name": name}
+
+
+@creates("aws:sns/topicSubscription:TopicSubscription")
+def _topic_subscription(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    subscription = ctx.client("sns").subscribe(
+        TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"], ReturnSubscriptionArn=True
+    )
+    return {"id": subscription["SubscriptionArn"], "arn": subscription["SubscriptionArn"]}
