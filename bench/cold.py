@@ -1,0 +1,230 @@
+"""Section 1: cold init. A fresh Python process imports a handler and serves its first request.
+
+Every variant runs the same wrapper script in a new interpreter, so the differences between them are
+what each variant adds: the interpreter alone, `import boto3`, boto3 plus one client, the handler
+module's import, and the import plus the first request served against MiniStack.
+`wall_ms` runs from spawning the process to reading its result line (interpreter start included,
+teardown excluded), which is what "fresh process -> first request served" means in DESIGN §10;
+`in_process_ms` is the same span measured inside the process, without interpreter start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from bench import stack
+from bench.harness import Context
+from bench.invoke import Handlers, http_event
+from bench.stats import summary
+
+MARKER = "BENCH-RESULT "
+
+# The wrapper every variant runs. It imports only json/sys/time/os before the clock starts, and the
+# same for every variant, so that cost sits in the interpreter floor.
+WRAPPER = """
+import json, os, sys, time
+t0 = time.perf_counter()
+stage = os.environ["BENCH_STAGE"]
+out = {}
+if stage == "boto3":
+    import boto3
+elif stage == "boto3_client":
+    import boto3
+    boto3.client("dynamodb")
+elif stage in ("import", "first_request"):
+    import importlib
+    module_name, _, attr = os.environ["BENCH_HANDLER"].rpartition(".")
+    module = importlib.import_module(module_name)
+    out["import_ms"] = (time.perf_counter() - t0) * 1000
+    if stage == "first_request":
+        class Context:
+            function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+            function_version = "$LATEST"
+            invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + function_name
+            memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+            aws_request_id = "cold-start"
+            log_group_name = "/aws/lambda/" + function_name
+            log_stream_name = "bench"
+            def get_remaining_time_in_millis(self):
+                return 30000
+        result = getattr(module, attr)(json.loads(os.environ["BENCH_EVENT"]), Context())
+        out["status"] = result.get("statusCode") if isinstance(result, dict) else None
+out["in_process_ms"] = (time.perf_counter() - t0) * 1000
+sys.stdout.write("\\nBENCH-RESULT " + json.dumps(out) + "\\n")
+sys.stdout.flush()
+"""
+assert MARKER in WRAPPER
+
+FIRST_REQUESTS = {
+    # service: (route, path parameter name) -- the request DESIGN §10 times for the reference is GET /product/{id}
+    "product": ("GET /product/{id}", "id"),
+    "basket": ("GET /basket/{userName}", "userName"),
+    "ordering": ("GET /order/{userName}", "userName"),
+}
+PROCESS_TIMEOUT_S = 60
+
+
+def run_once(env: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRAPPER],
+        cwd=stack.project_path(),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(MARKER):
+                wall_ms = (time.perf_counter() - started) * 1000
+                result: dict[str, Any] = json.loads(line[len(MARKER) :])
+                result["wall_ms"] = wall_ms
+                process.stdout.read()  # drain, so the child never blocks on a full pipe while exiting
+                process.wait(timeout=PROCESS_TIMEOUT_S)
+                return result
+        _, stderr = process.communicate(timeout=PROCESS_TIMEOUT_S)
+        raise RuntimeError(f"stage {env['BENCH_STAGE']} exited {process.returncode}: {stderr.strip()[-800:]}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def base_env(endpoint: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "BENCH_"))}
+    env.update(stack.AWS_ENV)
+    env.update(AWS_ENDPOINT_URL=endpoint, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    return env
+
+
+def measure(env: dict[str, str], runs: int, warmup: bool, expect_status: int | None = None) -> dict[str, Any]:
+    if warmup:
+        run_once(env)  # writes the .pyc files and warms the page cache; Lambda's disk is warm too
+    samples = [run_once(env) for _ in range(runs)]
+    statuses = {s.get("status") for s in samples}
+    if expect_status is not None and statuses != {expect_status}:
+        raise AssertionError(f"{env.get('BENCH_HANDLER')}: first request answered {statuses}, expected {expect_status}")
+    figures: dict[str, Any] = {
+        "wall_ms": summary([s["wall_ms"] for s in samples]),
+        "in_process_ms": summary([s["in_process_ms"] for s in samples]),
+    }
+    if "import_ms" in samples[0]:
+        figures["import_ms"] = summary([s["import_ms"] for s in samples])
+    return figures
+
+
+IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
+
+
+def import_breakdown(env: dict[str, str], module: str, top: int = 12) -> dict[str, Any]:
+    """`python -X importtime`: self time summed per top-level package, and the costliest imports."""
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=stack.project_path(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT_S,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"import {module} failed: {completed.stderr.strip()[-800:]}")
+    per_package: dict[str, int] = {}
+    entries = []
+    for line in completed.stderr.splitlines():
+        match = IMPORTTIME_LINE.match(line)
+        if not match:
+            continue
+        self_us, cumulative_us, indent, name = int(match[1]), int(match[2]), len(match[3]), match[4]
+        package = name.split(".")[0]
+        per_package[package] = per_package.get(package, 0) + self_us
+        entries.append(
+            {"module": name, "self_ms": self_us / 1000, "cumulative_ms": cumulative_us / 1000, "depth": indent // 2}
+        )
+    total_us = sum(per_package.values())
+    by_package = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    # The imports the handler's own code asks for (depth <= 2 below it) are the ones its author controls.
+    heaviest = sorted(entries, key=lambda e: e["cumulative_ms"], reverse=True)
+    return {
+        "total_ms": round(total_us / 1000, 1),
+        "modules": len(entries),
+        "by_package_self_ms": {name: round(us / 1000, 1) for name, us in by_package},
+        "top_cumulative": [
+            {k: round(v, 1) if isinstance(v, float) else v for k, v in e.items()} for e in heaviest[:top]
+        ],
+    }
+
+
+def seed(ctx: Context, handlers: Handlers) -> dict[str, str]:
+    """One product, one basket of it, one order-less user: what the first requests read."""
+    product = handlers.call(
+        "product",
+        http_event(
+            "POST",
+            "POST /product",
+            body={
+                "name": "Cold start",
+                "description": "seeded by bench",
+                "imageFile": "cold.png",
+                "price": 12.5,
+                "category": "bench",
+            },
+        ),
+    )
+    if product.status != 201:
+        raise RuntimeError(f"POST /product answered {product.status}: {product.body}")
+    user = f"cold-{uuid.uuid4().hex[:8]}"
+    basket = handlers.call(
+        "basket",
+        http_event(
+            "POST", "POST /basket", body={"userName": user, "items": [{"productId": product.body["id"], "quantity": 1}]}
+        ),
+    )
+    if basket.status != 200:
+        raise RuntimeError(f"POST /basket answered {basket.status}: {basket.body}")
+    return {"product": product.body["id"], "basket": user, "ordering": user}
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    deployment = stack.deployed(ctx)
+    functions = stack.functions(ctx)
+    handlers = ctx.cached("handlers", lambda: Handlers(functions, deployment.endpoint))
+    params = seed(ctx, handlers)
+    runs, warmup = ctx.sizes.cold_runs, not ctx.smoke
+    env = base_env(deployment.endpoint)
+
+    baselines = {
+        "python": measure({**env, "BENCH_STAGE": "python"}, runs, warmup),
+        "import boto3": measure({**env, "BENCH_STAGE": "boto3"}, runs, warmup),
+        "import boto3 + one client": measure({**env, "BENCH_STAGE": "boto3_client"}, runs, warmup),
+    }
+    per_function: dict[str, Any] = {}
+    for service, fn in functions.items():
+        fn_env = {**env, **stack.handler_env(fn, deployment.endpoint), "BENCH_HANDLER": fn.handler}
+        route, param = FIRST_REQUESTS[service]
+        event = http_event(route.split()[0], route, path_params={param: params[service]})
+        per_function[service] = {
+            "function": fn.name,
+            "first_request": route,
+            "import_only": measure({**fn_env, "BENCH_STAGE": "import"}, runs, warmup),
+            "first_request_served": measure(
+                {**fn_env, "BENCH_STAGE": "first_request", "BENCH_EVENT": json.dumps(event)}, runs, warmup, 200
+            ),
+            "importtime": import_breakdown(fn_env, fn.module),
+        }
+    return {
+        "runs": runs,
+        "warmup_run_discarded": warmup,
+        "baselines": baselines,
+        "functions": per_function,
+        "note": "wall_ms: spawn -> result line read (interpreter start included). Figures in ms.",
+    }

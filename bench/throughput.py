@@ -1,0 +1,188 @@
+"""Section 4: the whole path through the local cloud, started as a user starts it.
+
+`python -m localcloud up --port <free>` runs in a subprocess; requests go over loopback HTTP through
+MiniStack's HTTP API data plane to the deployed functions. Two figures: requests/s of
+`GET /product/{id}` from a few client threads (a bounded number of requests), and how long a checkout
+takes to become an order visible at `GET /order/{userName}` (bus -> queue -> consumer -> table).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench import stack
+from bench.harness import Context
+from bench.stats import summary
+from bench.workload import checkout_body, product_body
+
+READY_DEADLINE_S = 180.0  # graph capture + deploying every resource on a cold machine
+ORDER_DEADLINE_S = 30.0
+POLL_INTERVAL_S = 0.005
+STOP_DEADLINE_S = 20.0
+
+
+@contextmanager
+def local_cloud(log_dir: Path) -> Iterator[str]:
+    """Start the local cloud on a free loopback port; yield its URL once it serves `GET /product`."""
+    from localcloud.emulator import free_port
+
+    port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"localcloud-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
+    env.update(stack.AWS_ENV)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "up", "--port", str(port)],
+            cwd=stack.project_path(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(process, url, log_path)
+            yield url
+        finally:
+            _stop(process)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_DEADLINE_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"localcloud up exited with {process.returncode}: {_tail(log_path)}")
+        try:
+            if requests.get(f"{url}/product", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"localcloud up did not serve GET /product within {READY_DEADLINE_S:.0f}s: {_tail(log_path)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a user stops it (the local cloud then stops MiniStack); harder signals if it hangs."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=STOP_DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(path: Path, chars: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
+def requests_per_second(url: str, product_id: str, total: int, threads: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    target = f"{url}/product/{product_id}"
+
+    def worker(count: int) -> None:
+        mine: list[float] = []
+        with requests.Session() as session:
+            for _ in range(count):
+                started = time.perf_counter()
+                try:
+                    response = session.get(target, timeout=10)
+                    ok = response.status_code == 200
+                    detail = f"{response.status_code} {response.text[:200]}"
+                except requests.RequestException as exc:
+                    ok, detail = False, repr(exc)
+                mine.append((time.perf_counter() - started) * 1000)
+                if not ok:
+                    with lock:
+                        failures.append(detail)
+        with lock:
+            latencies.extend(mine)
+
+    shares = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
+    pool = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {total} GET /product/{{id}} failed, e.g. {failures[0]}")
+    return {
+        "requests": total,
+        "threads": threads,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(total / elapsed, 1),
+        "latency_ms": summary(latencies),
+    }
+
+
+def checkout_to_order(url: str, product_id: str, checkouts: int) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:6]
+    to_order: list[float] = []
+    checkout_ms: list[float] = []
+    with requests.Session() as session:
+        # The first round is a warm-up: the basket and ordering workers' cold starts are section 1's.
+        for i in range(checkouts + 1):
+            user = f"lc-{run}-{i}"
+            basket = {"userName": user, "items": [{"productId": product_id, "quantity": 1}]}
+            response = session.post(f"{url}/basket", json=basket, timeout=10)
+            if response.status_code != 200:
+                raise RuntimeError(f"POST /basket for {user} answered {response.status_code}: {response.text[:300]}")
+            started = time.perf_counter()
+            response = session.post(f"{url}/basket/checkout", json=checkout_body(user), timeout=10)
+            accepted_ms = (time.perf_counter() - started) * 1000
+            if response.status_code != 202:
+                raise RuntimeError(f"checkout of {user} answered {response.status_code}: {response.text[:300]}")
+            deadline = started + ORDER_DEADLINE_S
+            while True:
+                orders = session.get(f"{url}/order/{user}", timeout=10)
+                if orders.status_code == 200 and orders.json().get("items"):
+                    if i > 0:
+                        to_order.append((time.perf_counter() - started) * 1000)
+                        checkout_ms.append(accepted_ms)
+                    break
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"checkout of {user} did not become an order within {ORDER_DEADLINE_S:.0f}s")
+                time.sleep(POLL_INTERVAL_S)
+    return {
+        "checkouts": checkouts,
+        "checkout_request_ms": summary(checkout_ms),
+        "checkout_to_order_ms": summary(to_order),
+        "poll_interval_ms": POLL_INTERVAL_S * 1000,
+    }
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    started = time.perf_counter()
+    with local_cloud(ctx.log_dir) as url:
+        ready_s = time.perf_counter() - started
+        response = requests.post(f"{url}/product", json=product_body(1), timeout=10)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /product answered {response.status_code}: {response.text[:300]}")
+        product_id = response.json()["id"]
+        requests.get(f"{url}/product/{product_id}", timeout=10)  # the function's cold start is section 1's
+        return {
+            "startup_seconds": round(ready_s, 2),
+            "get_product": requests_per_second(url, product_id, ctx.sizes.rps_requests, ctx.sizes.rps_threads),
+            "checkout": checkout_to_order(url, product_id, ctx.sizes.checkouts),
+        }
