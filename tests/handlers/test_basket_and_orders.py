@@ -1,0 +1,256 @@
+"""Basket routes, checkout and the ordering consumer: exactly one order per accepted checkout."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+
+import jsonschema
+import pytest
+from botocore.stub import Stubber
+from conftest import PROJECT_DIR, LambdaContext
+from helpers import contact, envelope, product_body, sqs_record, unique
+
+pytestmark = pytest.mark.handlers
+
+SCHEMA = json.loads((PROJECT_DIR / "schemas" / "checkout-basket.v1.json").read_text())
+
+
+@pytest.fixture
+def products(call):
+    """Two catalogue products: 0.10 and 0.20."""
+    return [call("POST", "/product", product_body(name=f"P{price}", price=price)).json for price in (0.1, 0.2)]
+
+
+def fill(call, user, products, quantities=(3, 1)):
+    items = [{"productId": p["id"], "quantity": q} for p, q in zip(products, quantities, strict=True)]
+    reply = call("POST", "/basket", {"userName": user, "items": items})
+    assert reply.status == 200, f"POST /basket for {user}: {reply}"
+    return reply.json
+
+
+def consume(services, *bodies):
+    records = [sqs_record(body, f"m{i}") for i, body in enumerate(bodies)]
+    response = services.ordering.handler({"Records": records}, LambdaContext())
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def delivered(stack, checkout_id, count=1, deadline_s=10.0):
+    """The SQS bodies the stack's rule delivered for this checkout (polls the queue until a deadline)."""
+    found = []
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        messages = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in messages.get("Messages", []):
+            if json.loads(message["Body"]).get("detail", {}).get("checkoutId") == checkout_id:
+                stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                found.append(message["Body"])
+        if len(found) >= count:
+            return found if count > 1 else found[0]
+    raise AssertionError(f"{count} CheckoutBasket {checkout_id} expected on {stack.queue_url}, got {len(found)}")
+
+
+def orders_of(call, user):
+    reply = call("GET", f"/order/{user}")
+    assert reply.status == 200, f"GET /order/{user}: {reply}"
+    return reply.json["items"]
+
+
+def test_basket_is_priced_from_the_catalogue_exactly(call, products):
+    user = unique("u")
+    # 3 x 0.10 + 1 x 0.20 = 0.50, exactly
+    basket = fill(call, user, products)
+    assert basket["totalPrice"] == Decimal("0.5"), f"basket of {user}: {basket}"
+    lines = [(i["productName"], i["price"]) for i in basket["items"]]
+    assert lines == [("P0.1", Decimal("0.1")), ("P0.2", Decimal("0.2"))], f"basket of {user}: {basket}"
+    assert basket["version"] == 1
+    # Replacing it keeps the basket id and bumps the version
+    again = fill(call, user, products, (1, 1))
+    assert (again["basketId"], again["version"]) == (basket["basketId"], 2)
+    assert call("GET", f"/basket/{user}").json == again
+
+
+def test_client_prices_and_unknown_products_are_rejected(call, products):
+    user = unique("u")
+    sneaky = call("POST", "/basket", {"userName": user, "items": [{"productId": products[0]["id"], "quantity": 1,
+                                                                     "price": 0}]})
+    assert sneaky.status == 422, f"POST /basket with a client price: {sneaky}"
+    missing = unique("nope")
+    unknown = call("POST", "/basket", {"userName": user, "items": [{"productId": missing, "quantity": 1}]})
+    assert unknown.status == 422 and missing in unknown.json["message"], f"POST /basket with {missing}: {unknown}"
+    assert call("GET", f"/basket/{user}").status == 404
+
+
+@pytest.mark.parametrize("quantity", [0, 100, 1.5, "2"])
+def test_quantity_must_be_1_to_99(call, products, quantity):
+    reply = call("POST", "/basket", {"userName": unique("u"), "items": [{"productId": products[0]["id"],
+                                                                          "quantity": quantity}]})
+    assert reply.status == 422, f"quantity {quantity!r}: {reply}"
+
+
+def test_basket_list_get_delete(call, products):
+    user = unique("u")
+    fill(call, user, products)
+    assert any(b["userName"] == user for b in _all(call, "/basket")), f"{user} not listed by GET /basket"
+    assert call("DELETE", f"/basket/{user}").status == 204
+    assert call("DELETE", f"/basket/{user}").status == 404
+    assert call("GET", f"/basket/{user}").status == 404
+    assert call("GET", "/basket/bad name!").status == 400
+
+
+def _all(call, path):
+    items, cursor = [], None
+    while True:
+        reply = call("GET", path, query={"limit": "100", **({"cursor": cursor} if cursor else {})})
+        assert reply.status == 200, f"GET {path}: {reply}"
+        items += reply.json["items"]
+        cursor = reply.json["nextCursor"]
+        if cursor is None:
+            return items
+
+
+def test_checkout_publishes_a_valid_event_that_becomes_exactly_one_order(call, stack, services, products):
+    user = unique("u")
+    fill(call, user, products)
+    # When the basket is checked out
+    reply = call("POST", "/basket/checkout", contact(user))
+    assert reply.status == 202, f"checkout of {user}: {reply}"
+    assert reply.json["status"] == "ACCEPTED" and reply.json["totalPrice"] == Decimal("0.5")
+    assert call("GET", f"/basket/{user}").status == 404, "basket kept after checkout"
+    # Then the stack's rule delivered the event to the queue, and its detail validates against the schema
+    body = delivered(stack, reply.json["checkoutId"])
+    event = json.loads(body)
+    assert (event["source"], event["detail-type"]) == ("ecommerce.basket", "CheckoutBasket")
+    assert event["source"] in stack.rule_pattern["source"] and event["detail-type"] in stack.rule_pattern["detail-type"]
+    jsonschema.Draft202012Validator(SCHEMA).validate(event["detail"])
+    # And consuming it twice makes one order
+    assert consume(services, body) == []
+    assert consume(services, body, body) == []
+    orders = orders_of(call, user)
+    assert len(orders) == 1, f"orders of {user}: {orders}"
+    order = orders[0]
+    assert order["orderId"] == reply.json["checkoutId"] and order["status"] == "PLACED"
+    assert order["totalPrice"] == Decimal("0.5") and order["email"] == "ada@example.com"
+    assert call("GET", f"/order/{user}", query={"orderDate": order["orderDate"]}).json["items"] == [order]
+
+
+def test_a_retried_checkout_publishes_the_same_event_and_makes_one_order(call, stack, services, products):
+    user = unique("u")
+    fill(call, user, products)
+    published = []
+    real = services.basket.events.put_events
+
+    def put_then_fail(**kwargs):
+        published.append(real(**kwargs))
+        raise services.basket.events.exceptions.InternalException({"Error": {"Code": "InternalException"}}, "PutEvents")
+
+    # Given a PutEvents that delivered but answered with an error (the client cannot know which)
+    services.basket.events.put_events = put_then_fail
+    try:
+        first = call("POST", "/basket/checkout", contact(user))
+    finally:
+        del services.basket.events.put_events
+    assert first.status == 503 and first.json["error"] == "SERVICE_UNAVAILABLE", f"first checkout: {first}"
+    assert call("GET", f"/basket/{user}").status == 200, "basket lost after a failed publish"
+    # When the client retries
+    second = call("POST", "/basket/checkout", contact(user))
+    assert second.status == 202, f"retried checkout: {second}"
+    # Then both deliveries carry the same event, and they make one order
+    first_body, second_body = delivered(stack, second.json["checkoutId"], count=2)
+    assert json.loads(first_body)["detail"] == json.loads(second_body)["detail"]
+    assert consume(services, first_body, second_body) == []
+    assert [o["orderId"] for o in orders_of(call, user)] == [second.json["checkoutId"]]
+
+
+@pytest.mark.parametrize("fault", ["raises", "failed-entry"])
+def test_bus_unavailable_is_503_and_keeps_the_basket(call, services, products, fault):
+    user = unique("u")
+    basket = fill(call, user, products)
+    with Stubber(services.basket.events) as stub:
+        if fault == "raises":
+            stub.add_client_error("put_events", "ThrottlingException", http_status_code=400)
+        else:
+            stub.add_response("put_events", {"FailedEntryCount": 1, "Entries": [
+                {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]})
+        reply = call("POST", "/basket/checkout", contact(user))
+    assert reply.status == 503 and set(reply.json) == {"error", "message"}, f"checkout with PutEvents {fault}: {reply}"
+    kept = call("GET", f"/basket/{user}").json
+    assert (kept["version"], kept["items"]) == (basket["version"], basket["items"])
+
+
+def test_dynamodb_throttling_is_503(call, services):
+    with Stubber(services.product.table.meta.client) as stub:
+        stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
+        reply = call("GET", "/product/p1")
+    assert reply.status == 503 and reply.json["error"] == "SERVICE_UNAVAILABLE", reply
+
+
+def test_checkout_errors(call, products):
+    assert call("POST", "/basket/checkout", contact(unique("nobody"))).status == 404
+    empty = unique("u")
+    assert call("POST", "/basket", {"userName": empty, "items": []}).status == 200
+    assert call("POST", "/basket/checkout", contact(empty)).status == 409
+    user = unique("u")
+    fill(call, user, products)
+    for bad in ({"email": "not-an-email"}, {"cardNumber": "4111111111111111"}, {"paymentMethod": "4111 1111"}):
+        reply = call("POST", "/basket/checkout", contact(user, **bad))
+        assert reply.status == 422, f"checkout with {bad}: {reply}"
+    assert call("GET", f"/basket/{user}").status == 200
+
+
+def test_a_second_checkout_of_the_same_basket_makes_no_second_order(call, stack, services, products):
+    user = unique("u")
+    fill(call, user, products)
+    first = call("POST", "/basket/checkout", contact(user))
+    second = call("POST", "/basket/checkout", contact(user))
+    assert first.status == 202 and second.status == 404, f"checkouts: {first} then {second}"
+    assert consume(services, delivered(stack, first.json["checkoutId"])) == []
+    assert len(orders_of(call, user)) == 1
+
+
+def test_a_batch_reports_only_the_bad_record(call, services, products):
+    user = unique("u")
+    good = [envelope(_detail(user, f"2025-01-0{day}T00:00:00.000000Z")) for day in (1, 2)]
+    bad = envelope({**_detail(user, "2025-01-03T00:00:00.000000Z"), "totalPrice": 99})
+    response = services.ordering.handler(
+        {"Records": [sqs_record(good[0], "g1"), sqs_record(bad, "bad"), sqs_record(good[1], "g2")]}, LambdaContext()
+    )
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert len(orders_of(call, user)) == 2
+    assert consume(services, "not json", envelope({"nope": 1})) == ["m0", "m1"]
+
+
+def test_another_order_on_the_same_key_is_a_failure_not_a_drop(call, services):
+    user = unique("u")
+    at = "2025-02-01T00:00:00.000000Z"
+    assert consume(services, envelope(_detail(user, at))) == []
+    other = {**_detail(user, at), "checkoutId": "00000000-0000-5000-8000-000000000001"}
+    assert consume(services, envelope(other)) == ["m0"]
+
+
+def test_orders_newest_first_and_paged(call, services):
+    user = unique("u")
+    dates = [f"2025-03-0{d}T00:00:00.000000Z" for d in range(1, 6)]
+    assert consume(services, *(envelope(_detail(user, at)) for at in dates)) == []
+    pages, cursor = [], None
+    while True:
+        reply = call("GET", f"/order/{user}", query={"limit": "2", **({"cursor": cursor} if cursor else {})})
+        assert reply.status == 200, reply
+        pages += [o["orderDate"] for o in reply.json["items"]]
+        cursor = reply.json["nextCursor"]
+        if cursor is None:
+            break
+    assert pages == sorted(dates, reverse=True)
+    assert call("GET", f"/order/{user}", query={"orderDate": "yesterday"}).status == 400
+    assert call("GET", "/order", query={"limit": "0"}).status == 400
+    assert call("GET", "/order").status == 200
+
+
+def _detail(user: str, at: str) -> dict:
+    import uuid
+
+    return {"schemaVersion": 1, "checkoutId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{user}{at}")), "userName": user,
+            "items": [{"productId": "p1", "productName": "P", "quantity": 3, "price": Decimal("0.10")}],
+            "totalPrice": Decimal("0.30"), "firstName": "A", "lastName": "B", "email": "a@b.co", "address": "x",
+            "paymentMethod": "CARD", "checkedOutAt": at}

@@ -1,0 +1,170 @@
+"""Product routes (DESIGN §3) against MiniStack."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import product_body, unique
+
+pytestmark = pytest.mark.handlers
+
+
+def test_create_then_get_returns_the_stored_product(call):
+    # Given a new product
+    created = call("POST", "/product", product_body(price=0.1))
+    # Then it is 201 with a server-assigned id and a Location
+    assert created.status == 201, f"POST /product: {created}"
+    product = created.json
+    assert created.headers["location"] == f"/product/{product['id']}"
+    # When it is read back, it is what was stored, money exact
+    fetched = call("GET", f"/product/{product['id']}")
+    assert fetched.status == 200, f"GET /product/{product['id']}: {fetched}"
+    assert fetched.json == product
+    assert str(fetched.json["price"]) == "0.1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "x", "price": 1, "category": "c", "id": "chosen"},  # id is the server's
+        {"name": "x", "price": -1, "category": "c"},
+        {"name": "x", "price": 1.001, "category": "c"},
+        {"name": "x", "price": "NaN", "category": "c"},
+        {"name": "", "price": 1, "category": "c"},
+        {"name": "x", "price": 1},
+        {"name": "x", "price": 1, "category": "c", "cardNumber": "4111"},
+        [],
+    ],
+)
+def test_create_rejects_an_invalid_body_with_422_and_details(call, body):
+    reply = call("POST", "/product", body)
+    assert reply.status == 422, f"POST /product {body}: {reply}"
+    assert reply.json["error"] == "VALIDATION_ERROR" and reply.json["details"], reply
+
+
+def test_update_changes_only_the_given_fields(call):
+    product = call("POST", "/product", product_body()).json
+    reply = call("PUT", f"/product/{product['id']}", {"price": 3, "category": "garden"})
+    assert reply.status == 200, f"PUT /product/{product['id']}: {reply}"
+    assert reply.json == {**product, "price": 3, "category": "garden"}
+
+
+def test_update_of_an_absent_product_is_404_and_creates_nothing(call):
+    missing = unique("missing")
+    reply = call("PUT", f"/product/{missing}", {"price": 3})
+    assert reply.status == 404 and reply.json["error"] == "NOT_FOUND", f"PUT /product/{missing}: {reply}"
+    assert call("GET", f"/product/{missing}").status == 404
+
+
+@pytest.mark.parametrize("body", [{}, {"id": "other"}, {"price": None}, {"price": -2}])
+def test_update_rejects_empty_null_or_id_changes(call, body):
+    product = call("POST", "/product", product_body()).json
+    reply = call("PUT", f"/product/{product['id']}", body)
+    assert reply.status == 422, f"PUT /product/{product['id']} {body}: {reply}"
+    assert call("GET", f"/product/{product['id']}").json == product
+
+
+def test_delete_is_204_then_404(call):
+    product = call("POST", "/product", product_body()).json
+    first = call("DELETE", f"/product/{product['id']}")
+    assert first.status == 204 and first.text == "", f"DELETE /product/{product['id']}: {first}"
+    again = call("DELETE", f"/product/{product['id']}")
+    assert again.status == 404, f"second DELETE /product/{product['id']}: {again}"
+    assert call("GET", f"/product/{product['id']}").status == 404
+
+
+@pytest.mark.parametrize("path", ["/product/has space", "/product/" + "x" * 65, "/product/a%2Fb"])
+def test_a_malformed_id_is_400(call, path):
+    reply = call("GET", path)
+    assert reply.status in (400, 404), f"GET {path}: {reply}"
+    assert set(reply.json) >= {"error", "message"}
+
+
+def test_listing_by_category_queries_the_index_and_reads_only_that_category(call, stack, services):
+    # Given a category with 7 products among 20 others
+    category = unique("cat")
+    ours = {call("POST", "/product", product_body(category=category)).json["id"] for _ in range(7)}
+    for _ in range(20):
+        call("POST", "/product", product_body(category=unique("other")))
+    # When the table is read as the handler reads it (a Query on the category index)
+    result = stack.table("product").query(
+        IndexName=services.product.CATEGORY_INDEX,
+        KeyConditionExpression="category = :c",
+        ExpressionAttributeValues={":c": category},
+    )
+    # Then only matching items are read
+    assert result["ScannedCount"] == result["Count"] == 7, f"Query {stack.names['product']} category-index: {result}"
+    # And paging 3 at a time visits each of them exactly once
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        query = {"category": category, "limit": "3", **({"cursor": cursor} if cursor else {})}
+        reply = call("GET", "/product", query=query)
+        assert reply.status == 200, f"GET /product?{query}: {reply}"
+        assert all(item["category"] == category for item in reply.json["items"]), reply
+        seen += [item["id"] for item in reply.json["items"]]
+        cursor = reply.json["nextCursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ours), f"pages of category {category}"
+
+
+def test_paging_the_whole_catalogue_visits_every_product_once(call):
+    created = {call("POST", "/product", product_body(category=unique("p"))).json["id"] for _ in range(12)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        reply = call("GET", "/product", query={"limit": "5", **({"cursor": cursor} if cursor else {})})
+        assert reply.status == 200, reply
+        assert len(reply.json["items"]) <= 5
+        seen += [item["id"] for item in reply.json["items"]]
+        cursor = reply.json["nextCursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a product was listed twice"
+    assert created <= set(seen), "a product was never listed"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"category": ""},
+        {"cursor": "not-a-cursor"}, {"cursor": "eyJpZCI6MX0"},  # {"id":1}: not a key of the table
+        {"category": "a", "cursor": "eyJjYXRlZ29yeSI6ImIiLCJpZCI6IngifQ"},  # a cursor of category b
+    ],
+)
+def test_bad_limit_category_or_cursor_is_400(call, query):
+    reply = call("GET", "/product", query=query)
+    assert reply.status == 400, f"GET /product?{query}: {reply}"
+    assert reply.json["error"] == "BAD_REQUEST"
+
+
+def test_malformed_json_is_400(call):
+    reply = call("POST", "/product", raw_body='{"name": ')
+    assert reply.status == 400 and reply.json["error"] == "BAD_REQUEST", reply
+
+
+def test_a_form_body_is_415(call):
+    reply = call("POST", "/product", raw_body="name=x&price=1&category=c",
+                 headers={"content-type": "application/x-www-form-urlencoded"})
+    assert reply.status == 415 and reply.json["error"] == "UNSUPPORTED_MEDIA_TYPE", reply
+    reply = call("POST", "/product", raw_body="hello", headers={"content-type": "text/plain"})
+    assert reply.status == 415, reply
+
+
+def test_a_body_over_64_kib_is_413(call):
+    reply = call("POST", "/product", product_body(description="x" * (64 * 1024)))
+    assert reply.status == 413 and reply.json["error"] == "PAYLOAD_TOO_LARGE", reply
+
+
+def test_a_base64_body_that_is_not_utf8_is_400(call, services):
+    from conftest import http_event, invoke
+
+    event = http_event("POST", "/product", raw_body="x")
+    event.update(body="//79/A==", isBase64Encoded=True)
+    reply = invoke(services.product, event)
+    assert reply.status == 400, reply
+
+
+def test_an_unknown_route_is_404_in_the_error_shape(call):
+    reply = call("GET", "/product/a/b")
+    assert reply.status == 404 and set(reply.json) == {"error", "message"}, reply
