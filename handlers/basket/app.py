@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handlers.basket.models import BasketIn, CheckoutIn
 from handlers.shared import aws, jsonio
 from handlers.shared.errors import ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError
-from handlers.shared.http import error_responses, json_response, make_resolver, no_content
+from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
 from handlers.shared.settings import require_env
@@ -42,11 +42,8 @@ app = make_resolver(logger)
 UserPath = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_NAME_PATTERN, description="user name")]
 
 
-def _ok(model: type, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"model": model}}}
 
-
-@app.get("/basket", responses={200: _ok(Page, "A page of baskets"), **error_responses()})
+@app.get("/basket", responses={200: ok_response(Page, "A page of baskets"), **error_responses()})
 def list_baskets(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     start = decode_cursor(cursor, frozenset({"userName"}))
     result = baskets.scan(Limit=limit, **({"ExclusiveStartKey": start} if start else {}))

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from handlers.ordering.models import CheckoutBasket
 from handlers.shared import aws
-from handlers.shared.http import error_responses, json_response, make_resolver
+from handlers.shared.http import error_responses, json_response, make_resolver, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
 from handlers.shared.settings import require_env
@@ -44,18 +44,15 @@ class OrderConflictError(RuntimeError):
     """Another checkout already holds this order key: retry, and after maxReceiveCount, the DLQ keeps the event."""
 
 
-def _ok(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"model": Page}}}
 
-
-@app.get("/order", responses={200: _ok("A page of orders"), **error_responses()})
+@app.get("/order", responses={200: ok_response(Page, "A page of orders"), **error_responses()})
 def list_orders(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     start = decode_cursor(cursor, ORDER_KEY)
     result = orders.scan(Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
     return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
 
 
-@app.get("/order/<userName>", responses={200: _ok("The user's orders, newest first"), **error_responses()})
+@app.get("/order/<userName>", responses={200: ok_response(Page, "Orders, newest first"), **error_responses()})
 def user_orders(
     userName: UserPath,  # noqa: N803 - the route's parameter name
     orderDate: OrderDateQuery = None,  # noqa: N803
@@ -105,5 +102,7 @@ def place_order(record: SQSRecord) -> None:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
-        return process_partial_response(event=event, record_handler=place_order, processor=processor, context=context)
+        return dict(
+            process_partial_response(event=event, record_handler=place_order, processor=processor, context=context)
+        )
     return app.resolve(event, context)

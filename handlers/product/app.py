@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from handlers.product.models import Product, ProductIn, ProductPatch
 from handlers.shared import aws
 from handlers.shared.errors import NotFoundError
-from handlers.shared.http import error_responses, json_response, make_resolver, no_content
+from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
 from handlers.shared.models import PRODUCT_ID_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
 from handlers.shared.settings import require_env
@@ -31,11 +31,8 @@ IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PRODUCT_ID_PAT
 CategoryQuery = Annotated[str | None, Query(min_length=1, max_length=100, description="only this category")]
 
 
-def _ok(model: type, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"model": model}}}
 
-
-@app.get("/product", responses={200: _ok(Page, "A page of products"), **error_responses()})
+@app.get("/product", responses={200: ok_response(Page, "A page of products"), **error_responses()})
 def list_products(category: CategoryQuery = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     if category is None:
         result = table.scan(Limit=limit, **_start(decode_cursor(cursor, frozenset({"id"}))))
@@ -51,14 +48,14 @@ def list_products(category: CategoryQuery = None, limit: Limit = DEFAULT_LIMIT, 
     return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
 
 
-@app.post("/product", responses={201: _ok(Product, "The created product"), **error_responses(413, 415, 422)})
+@app.post("/product", responses={201: ok_response(Product, "The created product"), **error_responses(413, 415, 422)})
 def create_product(product: ProductIn) -> Response[Any]:
     item = {"id": str(uuid.uuid4()), **product.model_dump()}
     table.put_item(Item=item)
     return json_response(201, item, headers={"Location": f"/product/{item['id']}"})
 
 
-@app.get("/product/<id>", responses={200: _ok(Product, "The product"), **error_responses(404)})
+@app.get("/product/<id>", responses={200: ok_response(Product, "The product"), **error_responses(404)})
 def get_product(id: IdPath) -> Response[Any]:
     item = table.get_item(Key={"id": id}).get("Item")
     if item is None:
@@ -66,7 +63,7 @@ def get_product(id: IdPath) -> Response[Any]:
     return json_response(200, item)
 
 
-@app.put("/product/<id>", responses={200: _ok(Product, "The updated product"), **error_responses(404, 413, 415, 422)})
+@app.put("/product/<id>", responses={200: ok_response(Product, "Updated"), **error_responses(404, 413, 415, 422)})
 def update_product(id: IdPath, patch: ProductPatch) -> Response[Any]:
     changes = patch.changes()
     names = {f"#f{i}": field for i, field in enumerate(changes)}

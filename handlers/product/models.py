@@ -27,17 +27,20 @@ class ProductIn(Strict):
 class ProductPatch(Strict):
     """The fields to change; absent fields keep their value, `null` is not a value."""
 
-    name: Name = Field(default=None)
-    description: Description = Field(default=None)
-    imageFile: ImageFile = Field(default=None)  # noqa: N815
-    price: Money = Field(default=None)
-    category: Category = Field(default=None)
+    name: Name | None = None
+    description: Description | None = None
+    imageFile: ImageFile | None = None  # noqa: N815
+    price: Money | None = None
+    category: Category | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _something_to_change(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data:
-            raise ValueError("at least one field to change is required")
+        if isinstance(data, dict):
+            if not data:
+                raise ValueError("at least one field to change is required")
+            if any(value is None for value in data.values()):
+                raise ValueError("null is not a value: omit a field to keep it")
         return data
 
     def changes(self) -> dict[str, Any]:

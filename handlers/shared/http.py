@@ -55,6 +55,11 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     }
 
 
+def ok_response(model: type, description: str) -> OpenAPIResponse:
+    """OpenAPI declaration of a success response whose body is `model`."""
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     # Serialized here, so no later step re-encodes it: Powertools' response encoder would turn Decimal into str.
     return Response(status_code=status, content_type=JSON, body=jsonio.dumps(body), headers=headers)
@@ -126,7 +131,7 @@ def make_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ServiceError)
     def _powertools(error: ServiceError) -> Response:
-        return _error(error.status_code, HTTPStatus(error.status_code).name, error.msg)
+        return _error(error.status_code, HTTPStatus(error.status_code).name, str(error.msg))
 
     @app.exception_handler([ClientError, BotoCoreError])
     def _aws(error: Exception) -> Response:
