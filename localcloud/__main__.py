@@ -1,0 +1,7 @@
+"""`python -m localcloud [up] [--stack dev] [--port 3000] [--seed] [--no-auth]`."""
+
+import sys
+
+from localcloud.cli import main
+
+sys.exit(main())

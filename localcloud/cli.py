@@ -1,0 +1,162 @@
+"""`python -m localcloud up`: the whole stack on MiniStack, served at http://127.0.0.1:<port>/.
+
+Starts the emulator (IAM enforced), runs the Pulumi program under the mock runtime, creates its graph,
+fronts the HTTP API on a plain port with /docs, follows the functions' logs, and on Ctrl-C or SIGTERM
+stops everything it started. Failures are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from localcloud import emulator, seed
+from localcloud.deploy import DeployError, Deployment, deploy
+from localcloud.front import Front
+from localcloud.graph import PROJECT_DIR, capture
+from localcloud.logs import LogFollower
+from localcloud.metrics import QueueMetrics
+
+DEFAULT_PORT = 3000
+
+
+class _StopRequestedError(Exception):
+    """SIGTERM or SIGINT arrived; unwinding stops what was started."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    up = commands.add_parser("up", help="run the stack locally (the default)")
+    for p in (parser, up):
+        p.add_argument("--stack", default="dev", help="the Pulumi stack whose config to use (default: dev)")
+        p.add_argument(
+            "--port", type=int, default=None, help=f"port of the API on 127.0.0.1 (default: $PORT or {DEFAULT_PORT})"
+        )
+        p.add_argument("--seed", action="store_true", help="load a sample catalogue through the API")
+        p.add_argument("--no-auth", action="store_true", help="do not enforce IAM (faster to debug a policy)")
+    return parser
+
+
+def _port(arg: int | None) -> int:
+    if arg is not None:
+        return arg
+    raw = os.environ.get("PORT") or str(DEFAULT_PORT)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"PORT={raw!r} is not a port number")
+    return int(raw)
+
+
+def _say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def _openapi() -> dict[str, Any] | None:
+    try:
+        from handlers.openapi import build_openapi
+    except ImportError:
+        return None
+    return build_openapi()
+
+
+def route_table(deployment: Deployment) -> list[tuple[str, str, str]]:
+    """(method, path, function) for every route, the function found through the route's integration."""
+    integrations = {
+        str(deployment.outputs[i.urn]["id"]): str(deployment.outputs[i.urn].get("integrationUri", ""))
+        for i in deployment.resources("aws:apigatewayv2/integration:Integration")
+    }
+    functions = {
+        str(deployment.outputs[f.urn]["arn"]): str(
+            ((deployment.outputs[f.urn].get("environment") or {}).get("variables") or {}).get("POWERTOOLS_SERVICE_NAME")
+            or deployment.outputs[f.urn]["name"]
+        )
+        for f in deployment.resources("aws:lambda/function:Function")
+    }
+    rows = []
+    for route in deployment.resources("aws:apigatewayv2/route:Route"):
+        outputs = deployment.outputs[route.urn]
+        method, _, path = str(outputs["routeKey"]).partition(" ")
+        uri = integrations.get(str(outputs.get("target", "")).removeprefix("integrations/"), "")
+        target = next((name for arn, name in functions.items() if arn in uri), "?")
+        rows.append((method, path, target))
+    return sorted(rows, key=lambda row: (row[1], row[0]))
+
+
+def up(args: argparse.Namespace) -> None:
+    port = _port(args.port)
+    if not emulator.port_is_free(port):
+        raise emulator.EmulatorError(
+            f"port {port} on 127.0.0.1 is already in use (choose another with --port or PORT=)"
+        )
+    if not (PROJECT_DIR / f"Pulumi.{args.stack}.yaml").is_file():
+        raise ValueError(f"no stack {args.stack!r}: {PROJECT_DIR / f'Pulumi.{args.stack}.yaml'} does not exist")
+    started = time.perf_counter()
+    graph = capture(args.stack)
+    server = emulator.start(region=graph.region, auth=not args.no_auth)
+    stoppers: list[Callable[[], None]] = [lambda: server.stop()]
+    try:
+        deployment = deploy(graph, server)
+        front = Front(port, deployment.api_url, _openapi).start()
+        stoppers.append(front.stop)
+        metrics = QueueMetrics(deployment).start()
+        stoppers.append(metrics.stop)
+        if args.seed:
+            created = seed.seed(front.url)
+            _say(f"seeded {len(created)} products")
+        _banner(args, deployment, front, server, time.perf_counter() - started)
+        follower = LogFollower(deployment, _say).start()
+        stoppers.append(follower.stop)
+        while True:
+            signal.pause()
+    finally:
+        for stop in reversed(stoppers):
+            stop()
+
+
+def _banner(
+    args: argparse.Namespace, deployment: Deployment, front: Front, server: emulator.Emulator, took: float
+) -> None:
+    custom = sum(1 for r in deployment.graph.resources if r.custom)
+    auth = "IAM not enforced (--no-auth)" if args.no_auth else "IAM enforced"
+    _say(f"stack {args.stack}: {custom} resources created on MiniStack in {deployment.seconds:.1f} s ({auth})")
+    _say(f"  API   {front.url}/")
+    _say(f"  docs  {front.url}/docs")
+    _say(f"  AWS   {server.endpoint}  (aws --endpoint-url {server.endpoint}, any credentials)")
+    _say()
+    rows = route_table(deployment)
+    width = max((len(path) for _, path, _ in rows), default=0)
+    for method, path, function in rows:
+        _say(f"  {method:<7} {path:<{width}}  -> {function}")
+    _say()
+    _say(f"ready in {took:.1f} s; Ctrl-C stops everything. Function logs follow.")
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    # A second Ctrl-C must not interrupt the cleanup the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise _StopRequestedError(signal.Signals(signum).name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # Stopping must work in every phase, even while the emulator starts: unwind from wherever we are.
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    signal.signal(signal.SIGINT, _raise_stopped)
+    try:
+        up(args)
+    except _StopRequestedError:
+        _say("stopped")
+        return 0
+    except Exception as error:  # a failed start is one line for the user, whatever failed
+        expected = isinstance(error, emulator.EmulatorError | DeployError | ValueError)
+        kind = "" if expected else f"{type(error).__name__}: "
+        print(f"localcloud: {kind}{' '.join(str(error).split())}", file=sys.stderr, flush=True)
+        return 1
+    return 0

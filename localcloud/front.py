@@ -1,0 +1,179 @@
+"""The plain `http://127.0.0.1:<port>/` a user calls: the HTTP API's `$default` stage, plus /docs.
+
+MiniStack serves an HTTP API under `/_aws/execute-api/<api id>/...` (or on a `<api id>.execute-api.localhost`
+host, which most machines do not resolve). This small threaded proxy puts the API at the root, as API
+Gateway does, and passes method, path, query, headers and body through unchanged, both ways.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from swagger_ui_bundle import swagger_ui_path
+
+HOST = "127.0.0.1"
+# Hop-by-hop headers belong to one connection, not to the request (RFC 9110 §7.6.1); Date and Server
+# are written by this server itself.
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "date",
+    "server",
+}
+_SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>ecommerce API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"><link rel="icon" href="/docs/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});</script>
+</body>
+</html>
+"""
+
+
+class Front:
+    """A ThreadingHTTPServer on 127.0.0.1:`port` forwarding to the API at `upstream` (an execute-api base URL)."""
+
+    def __init__(self, port: int, upstream: str, openapi: Callable[[], dict[str, Any] | None]) -> None:
+        target = urlsplit(upstream)
+        self.upstream_host = target.hostname or HOST
+        self.upstream_port = target.port or 80
+        self.upstream_prefix = target.path.rstrip("/")
+        self._openapi = openapi
+        self._openapi_body: bytes | None = None
+        self._local = threading.local()
+        self.server = ThreadingHTTPServer((HOST, port), _handler_class(self))
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="front", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server.server_address[1]}"
+
+    def start(self) -> Front:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def openapi_body(self) -> bytes | None:
+        if self._openapi_body is None:
+            document = self._openapi()
+            if document is None:
+                return None
+            self._openapi_body = json.dumps({**document, "servers": [{"url": self.url}]}).encode()
+        return self._openapi_body
+
+    def connection(self) -> http.client.HTTPConnection:
+        """One kept-alive connection to the emulator per serving thread."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+            self._local.conn = conn
+        return conn
+
+    def drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "localcloud"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the functions' own logs say what happened; one line per request would drown them
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            if path in ("/docs", "/docs/"):
+                self._answer(200, "text/html; charset=utf-8", _DOCS_PAGE.encode())
+            elif path.startswith("/docs/") and path.removeprefix("/docs/") in _SWAGGER_FILES:
+                name = path.removeprefix("/docs/")
+                kind = {"css": "text/css", "js": "text/javascript", "png": "image/png"}[name.rsplit(".", 1)[1]]
+                self._answer(200, kind, (Path(str(swagger_ui_path)) / name).read_bytes())
+            elif path == "/openapi.json":
+                body = front.openapi_body()
+                if body is None:
+                    self._error(503, "SERVICE_UNAVAILABLE", "the OpenAPI document is not available (handlers.openapi)")
+                else:
+                    self._answer(200, "application/json", body)
+            else:
+                self._forward()
+
+        def do_HEAD(self) -> None:
+            self._forward()
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD  # noqa: N815
+
+        def _forward(self) -> None:
+            body = self._read_body()
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
+            headers["Host"] = f"{front.upstream_host}:{front.upstream_port}"
+            if body is not None:
+                headers["Content-Length"] = str(len(body))
+            for attempt in (1, 2):
+                conn = front.connection()
+                try:
+                    conn.request(self.command, front.upstream_prefix + self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    break
+                except (ConnectionError, http.client.HTTPException, TimeoutError):
+                    # A kept-alive connection the emulator closed meanwhile: retry once on a new one.
+                    front.drop_connection()
+                    if attempt == 2:
+                        self._error(502, "BAD_GATEWAY", "the local emulator did not answer")
+                        return
+            self.send_response(response.status)
+            for name, value in response.getheaders():
+                if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        def _read_body(self) -> bytes | None:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else None
+
+        def _answer(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _error(self, status: int, code: str, message: str) -> None:
+            self._answer(status, "application/json", json.dumps({"error": code, "message": message}).encode())
+
+    return Handler
