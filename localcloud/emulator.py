@@ -86,8 +86,13 @@ def start(
     log_dir = log_dir or Path(tempfile.gettempdir())
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"ministack-{port}.log"
+    # The workers MiniStack spawns for Lambda inherit this environment; they must reach the
+    # emulator, never an account, so no endpoint or profile of the caller's leaks through.
+    # (`extra_env` may set AWS_ENDPOINT_URL on purpose: the functions then call AWS through it.)
+    leaky = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN")
+    inherited = {k: v for k, v in os.environ.items() if k not in leaky}
     env = {
-        **os.environ,
+        **inherited,
         **FAKE_CREDENTIALS,
         "BIND_HOST": HOST,
         "GATEWAY_PORT": str(port),
@@ -97,10 +102,6 @@ def start(
         "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
         **(extra_env or {}),
     }
-    # The workers MiniStack spawns for Lambda inherit this environment; they must reach the
-    # emulator, never an account, so no endpoint or profile of the caller's leaks through.
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        env.pop(key, None)
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "ministack"],
