@@ -45,26 +45,41 @@ class Alarms(pulumi.ComponentResource):
                 f"{name}-email", topic=self.topic.arn, protocol="email", endpoint=s.alarm_email, opts=child
             )
 
-        def alarm(logical: str, service: str, physical: str, description: str, **metric: object) -> None:
+        def alarm(
+            logical: str,
+            service: str,
+            description: str,
+            *,
+            namespace: str,
+            metric_name: str,
+            dimensions: Mapping[str, pulumi.Input[str]],
+            statistic: str,
+            period: int,
+            threshold: int,
+        ) -> None:
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{logical}",
-                name=s.name(physical),
+                name=s.name(logical),
                 alarm_description=description,
                 alarm_actions=[self.topic.arn],
                 ok_actions=[self.topic.arn],
+                namespace=namespace,
+                metric_name=metric_name,
+                dimensions=dimensions,
+                statistic=statistic,
+                period=period,
+                threshold=threshold,
                 evaluation_periods=1,
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 treat_missing_data="notBreaching",
                 tags=s.tags(service),
                 opts=child,
-                **metric,  # type: ignore[arg-type]
             )
 
         for queue in args.dead_letter_queues:
             alarm(
                 f"{queue.purpose}-not-empty",
                 queue.service,
-                f"{queue.purpose}-not-empty",
                 f"Messages wait in the {queue.purpose} queue: a checkout could not become an order.",
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
@@ -75,9 +90,8 @@ class Alarms(pulumi.ComponentResource):
             )
         for service, function_name in args.function_names.items():
             alarm(
-                f"{service}-errors",
-                service,
                 f"{service}-fn-errors",
+                service,
                 f"The {service} function raised errors.",
                 namespace="AWS/Lambda",
                 metric_name="Errors",
@@ -89,7 +103,6 @@ class Alarms(pulumi.ComponentResource):
         alarm(
             "api-5xx",
             "api",
-            "api-5xx",
             f"The HTTP API answered at least {API_5XX_THRESHOLD} requests with 5xx in {PERIOD_SECONDS // 60} minutes.",
             namespace="AWS/ApiGateway",
             metric_name="5xx",

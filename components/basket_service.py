@@ -53,13 +53,8 @@ class BasketService(pulumi.ComponentResource):
                     {
                         "Sid": "BasketTable",
                         "Effect": "Allow",
-                        "Action": [
-                            "dynamodb:GetItem",
-                            "dynamodb:PutItem",
-                            "dynamodb:UpdateItem",
-                            "dynamodb:DeleteItem",
-                            "dynamodb:Scan",
-                        ],
+                        # Baskets are written with UpdateItem (version counter), never PutItem.
+                        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
                         "Resource": self.table.arn,
                     },
                     {

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -19,21 +18,24 @@ def service_table(
     *,
     hash_key: str,
     range_key: str | None = None,
-    global_secondary_indexes: Sequence[Mapping[str, Any]] = (),
+    global_secondary_indexes: Sequence[aws.dynamodb.TableGlobalSecondaryIndexArgsDict] = (),
 ) -> aws.dynamodb.Table:
     """On-demand, KMS-encrypted table; PITR and deletion protection as the stack says.
 
     With deletion protection on, the table is also `protect`ed (Pulumi refuses to delete it) and
     `retain_on_delete` (removing it from the program or destroying the stack leaves the data in AWS).
     """
-    key_names = [hash_key, *([range_key] if range_key else []), *(i["hash_key"] for i in global_secondary_indexes)]
+    key_names = [hash_key, *([range_key] if range_key else []), *(str(i["hash_key"]) for i in global_secondary_indexes)]
+    attributes: list[aws.dynamodb.TableAttributeArgsDict] = [
+        {"name": key, "type": "S"} for key in dict.fromkeys(key_names)
+    ]
     return aws.dynamodb.Table(
         name,
         name=settings.name(service),
         billing_mode="PAY_PER_REQUEST",
         hash_key=hash_key,
         range_key=range_key,
-        attributes=[{"name": key, "type": "S"} for key in dict.fromkeys(key_names)],
+        attributes=attributes,
         global_secondary_indexes=list(global_secondary_indexes) or None,
         server_side_encryption={"enabled": True},
         point_in_time_recovery={"enabled": settings.point_in_time_recovery},

@@ -1,0 +1,535 @@
+"""The invariants of DESIGN §6 and issue 7, as functions over a captured graph.
+
+Each check asserts one property for every resource it concerns and names the resource's URN when
+it fails. Expected values come from the stack's raw configuration (what the stack file and the
+overrides say), parsed here independently of `components.settings`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from localcloud.graph import Graph, Resource
+
+SERVICES = ("product", "basket", "ordering")
+PROJECT = "ecommerce"
+
+FUNCTION = "aws:lambda/function:Function"
+ALIAS = "aws:lambda/alias:Alias"
+PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+PERMISSION = "aws:lambda/permission:Permission"
+ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+TABLE = "aws:dynamodb/table:Table"
+QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+API = "aws:apigatewayv2/api:Api"
+STAGE = "aws:apigatewayv2/stage:Stage"
+ROUTE = "aws:apigatewayv2/route:Route"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+# DESIGN §3, verbatim.
+DESIGN_ROUTES = {
+    "GET /product", "POST /product", "GET /product/{id}", "PUT /product/{id}", "DELETE /product/{id}",
+    "GET /basket", "POST /basket", "GET /basket/{userName}", "DELETE /basket/{userName}", "POST /basket/checkout",
+    "GET /order", "GET /order/{userName}",
+}  # fmt: skip
+
+# Whose resources each function may name in its policy (by the owner's `service` tag), and with which actions.
+# The basket function reads prices from the product table and publishes to the bus; nothing else crosses over.
+CROSS_SERVICE_ACTIONS: dict[tuple[str, str], set[str]] = {
+    ("basket", "product"): {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+    ("basket", "events"): {"events:PutEvents"},
+}
+WILDCARD_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+ENVIRONMENT = {
+    "product": {"PRODUCT_TABLE_NAME": ("product",)},
+    "basket": {"BASKET_TABLE_NAME": ("basket",), "PRODUCT_TABLE_NAME": ("product",), "EVENT_BUS_NAME": None},
+    "ordering": {"ORDER_TABLE_NAME": ("ordering",)},
+}
+
+
+class Expect:
+    """What the configuration asks for, read from the graph's raw config strings."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.stack = graph.stack
+        self.functions: dict[str, dict[str, Any]] = json.loads(self._raw("functions") or "{}")
+
+    def _raw(self, key: str) -> str | None:
+        return self.graph.config.get(f"{PROJECT}:{key}")
+
+    def int(self, key: str) -> int:
+        return int(self._raw(key))  # type: ignore[arg-type]
+
+    def number(self, key: str) -> float:
+        return float(self._raw(key))  # type: ignore[arg-type]
+
+    def flag(self, key: str) -> bool:
+        return self._raw(key) == "true"
+
+    def text(self, key: str) -> str | None:
+        return self._raw(key)
+
+    def origins(self) -> list[str]:
+        return json.loads(self._raw("corsAllowOrigins") or '["*"]')
+
+    def function(self, service: str, field: str) -> int | None:
+        stack_wide = {
+            "memoryMb": "lambdaMemoryMb",
+            "timeoutSeconds": "lambdaTimeoutSeconds",
+            "reservedConcurrency": "lambdaReservedConcurrency",
+            "provisionedConcurrency": "lambdaProvisionedConcurrency",
+        }[field]
+        value = self.functions.get(service, {}).get(field)
+        if value is None:
+            raw = self._raw(stack_wide)
+            value = int(raw) if raw not in (None, "") else None
+        return value
+
+
+# --- graph navigation ---
+
+
+def tag(resource: Resource, key: str) -> str | None:
+    return (resource.inputs.get("tags") or {}).get(key)
+
+
+def function_of(graph: Graph, service: str) -> Resource:
+    matches = [f for f in graph.of_type(FUNCTION) if tag(f, "service") == service]
+    assert len(matches) == 1, f"expected one {service} function, found {[f.urn for f in matches]}"
+    return matches[0]
+
+
+def alias_of(graph: Graph, function: Resource) -> Resource:
+    aliases = [a for a in graph.of_type(ALIAS) if a.inputs.get("functionName") == function.physical_name]
+    assert len(aliases) == 1, f"{function.urn}: expected exactly one alias, found {[a.urn for a in aliases]}"
+    return aliases[0]
+
+
+def owner_of_arn(graph: Graph, arn: str) -> Resource | None:
+    """The resource whose ARN `arn` is, or is a sub-resource of (a table's index, a log group's streams)."""
+    base = re.sub(r"(/index/[^/]+|:log-stream:\*)$", "", arn)
+    for resource in graph.resources:
+        if resource.custom and resource.outputs.get("arn") == base:
+            return resource
+    return None
+
+
+def policy_of(graph: Graph, function: Resource) -> list[dict[str, Any]]:
+    role = next(r for r in graph.of_type(ROLE) if r.outputs.get("arn") == function.inputs["role"])
+    policies = [p for p in graph.of_type(ROLE_POLICY) if p.inputs.get("role") in (role.id, role.physical_name)]
+    statements = [s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]]
+    managed = [a for a in graph.resources if a.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+    assert not [a for a in managed if a.inputs.get("role") in (role.id, role.physical_name)], (
+        f"{role.urn}: managed policies attached; the policy must be built from this stack's ARNs"
+    )
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@cache
+def accepts_tags(type_token: str) -> bool:
+    """Whether the pulumi_aws resource class for `type_token` has a `tags` argument."""
+    module_path, class_name = type_token.split(":")[1].split("/")[0], type_token.split(":")[2]
+    module = importlib.import_module(f"pulumi_aws.{module_path}{'_' if module_path == 'lambda' else ''}")
+    return "tags" in inspect.signature(getattr(module, class_name)._internal_init).parameters
+
+
+# --- invariants ---
+
+
+def each_function_has_own_role_trusted_by_lambda_only(graph: Graph, expect: Expect) -> None:
+    functions = graph.of_type(FUNCTION)
+    roles = [f.inputs["role"] for f in functions]
+    assert len(set(roles)) == len(functions) == 3, f"functions must not share roles: {roles}"
+    for role in graph.of_type(ROLE):
+        statements = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statements == [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ], f"{role.urn}: trust policy must let lambda.amazonaws.com alone assume the role: {statements}"
+
+
+def each_policy_names_only_its_services_arns_with_explicit_actions(graph: Graph, expect: Expect) -> None:
+    for service in SERVICES:
+        function = function_of(graph, service)
+        own_log_group = next(
+            g for g in graph.of_type(LOG_GROUP) if g.physical_name == f"/aws/lambda/{function.physical_name}"
+        )
+        for statement in policy_of(graph, function):
+            actions, resources = as_list(statement["Action"]), as_list(statement["Resource"])
+            where = f"{function.urn} statement {statement.get('Sid')}"
+            assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
+            assert all("*" not in action for action in actions), f"{where}: wildcard action in {actions}"
+            for arn in resources:
+                if arn == "*":
+                    assert set(actions) <= WILDCARD_RESOURCE_ACTIONS, f"{where}: Resource '*' for {actions}"
+                    assert expect.flag("tracing"), f"{where}: X-Ray permissions while tracing is off"
+                    continue
+                owner = owner_of_arn(graph, arn)
+                assert owner is not None, f"{where}: {arn} is not the ARN of a resource of this stack"
+                if owner.type == LOG_GROUP:
+                    assert owner.urn == own_log_group.urn and arn.endswith(":log-stream:*"), (
+                        f"{where}: may write only to its own log group's streams, not {arn}"
+                    )
+                    continue
+                owner_service = tag(owner, "service")
+                if owner_service != service:
+                    allowed = CROSS_SERVICE_ACTIONS.get((service, owner_service), set())
+                    assert set(actions) <= allowed, (
+                        f"{where}: {actions} on {owner.urn} of service {owner_service}; allowed: {sorted(allowed)}"
+                    )
+
+
+def tracing_follows_config(graph: Graph, expect: Expect) -> None:
+    tracing = expect.flag("tracing")
+    for function in graph.of_type(FUNCTION):
+        assert function.inputs["tracingConfig"]["mode"] == ("Active" if tracing else "PassThrough"), function.urn
+        has_xray = any("xray:PutTraceSegments" in as_list(s["Action"]) for s in policy_of(graph, function))
+        assert has_xray == tracing, f"{function.urn}: X-Ray permissions present={has_xray}, tracing={tracing}"
+
+
+def each_route_has_an_integration_and_a_scoped_permission(graph: Graph, expect: Expect) -> None:
+    (api,) = graph.of_type(API)
+    execution_arn = api.outputs["executionArn"]
+    integrations = {i.id: i for i in graph.of_type(INTEGRATION)}
+    aliases = {a.outputs["invokeArn"]: a for a in graph.of_type(ALIAS)}
+    permissions = graph.of_type(PERMISSION)
+    for route in graph.of_type(ROUTE):
+        assert route.inputs["apiId"] == api.id, f"{route.urn} is not on the stack's API"
+        integration = integrations.get(route.inputs["target"].removeprefix("integrations/"))
+        assert integration is not None, f"{route.urn}: target {route.inputs['target']} is no integration"
+        assert (
+            integration.inputs["integrationType"] == "AWS_PROXY" and integration.inputs["payloadFormatVersion"] == "2.0"
+        )
+        alias = aliases.get(integration.inputs["integrationUri"])
+        assert alias is not None, (
+            f"{integration.urn}: {integration.inputs['integrationUri']} is not an alias's invoke ARN"
+        )
+        method, path = route.inputs["routeKey"].split(" ", 1)
+        expected_source = f"{execution_arn}/*/{method}{re.sub(r'{[^}]+}', '*', path)}"
+        matching = [
+            p
+            for p in permissions
+            if p.inputs["sourceArn"] == expected_source
+            and p.inputs["function"] == alias.inputs["functionName"]
+            and p.inputs.get("qualifier") == alias.physical_name
+        ]
+        assert len(matching) == 1, f"{route.urn}: expected one permission for {expected_source} on the alias"
+    for permission in permissions:
+        assert permission.inputs["principal"] == "apigateway.amazonaws.com", permission.urn
+        assert permission.inputs["action"] == "lambda:InvokeFunction", permission.urn
+        assert permission.inputs["sourceArn"].startswith(f"{execution_arn}/"), (
+            f"{permission.urn}: source ARN {permission.inputs['sourceArn']} is not scoped to the API"
+        )
+
+
+def routes_are_exactly_the_designed_twelve(graph: Graph, expect: Expect) -> None:
+    keys = [r.inputs["routeKey"] for r in graph.of_type(ROUTE)]
+    assert sorted(keys) == sorted(DESIGN_ROUTES), f"routes differ from DESIGN §3: {sorted(set(keys) ^ DESIGN_ROUTES)}"
+
+
+def route_prefixes_reach_their_service(graph: Graph, expect: Expect) -> None:
+    by_prefix = {"product": "product", "basket": "basket", "order": "ordering"}
+    integrations = {i.id: i for i in graph.of_type(INTEGRATION)}
+    for route in graph.of_type(ROUTE):
+        prefix = route.inputs["routeKey"].split(" ", 1)[1].split("/")[1]
+        uri = integrations[route.inputs["target"].removeprefix("integrations/")].inputs["integrationUri"]
+        function = function_of(graph, by_prefix[prefix])
+        assert f":function:{function.physical_name}:" in uri, f"{route.urn} does not reach {function.physical_name}"
+
+
+def each_queue_is_encrypted_and_has_a_dlq(graph: Graph, expect: Expect) -> None:
+    queues = {q.outputs["arn"]: q for q in graph.of_type(QUEUE)}
+    dead_letter_arns = {
+        json.loads(q.inputs["redrivePolicy"])["deadLetterTargetArn"]
+        for q in queues.values()
+        if q.inputs.get("redrivePolicy")
+    } | {t.inputs["deadLetterConfig"]["arn"] for t in graph.of_type(TARGET) if t.inputs.get("deadLetterConfig")}
+    for arn, queue in queues.items():
+        assert queue.inputs.get("sqsManagedSseEnabled") or queue.inputs.get("kmsMasterKeyId"), (
+            f"{queue.urn}: unencrypted"
+        )
+        if arn in dead_letter_arns:
+            continue
+        redrive = json.loads(queue.inputs.get("redrivePolicy") or "{}")
+        assert redrive.get("deadLetterTargetArn") in queues, f"{queue.urn}: no dead-letter queue in this stack"
+        assert redrive["maxReceiveCount"] == expect.int("maxReceiveCount"), f"{queue.urn}: maxReceiveCount"
+
+
+def consumer_queue_visibility_is_at_least_six_consumer_timeouts(graph: Graph, expect: Expect) -> None:
+    queues = {q.outputs["arn"]: q for q in graph.of_type(QUEUE)}
+    mappings = graph.of_type(ESM)
+    assert mappings, "no event source mapping: nothing consumes the checkout queue"
+    for mapping in mappings:
+        queue = queues[mapping.inputs["eventSourceArn"]]
+        target = mapping.inputs["functionName"]
+        (function,) = [
+            f
+            for f in graph.of_type(FUNCTION)
+            if target in (f.physical_name, f.outputs["arn"]) or target.startswith(f"{f.outputs['arn']}:")
+        ]
+        visibility, timeout = queue.inputs["visibilityTimeoutSeconds"], function.inputs["timeout"]
+        assert visibility >= 6 * timeout, (
+            f"{queue.urn}: visibility {visibility} s < 6 x {function.urn} timeout {timeout} s"
+        )
+
+
+def event_source_mapping_reports_batch_failures_on_the_alias(graph: Graph, expect: Expect) -> None:
+    aliases = {a.outputs["arn"] for a in graph.of_type(ALIAS)}
+    for mapping in graph.of_type(ESM):
+        assert mapping.inputs["functionName"] in aliases, (
+            f"{mapping.urn}: targets {mapping.inputs['functionName']}, not an alias"
+        )
+        assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"], mapping.urn
+        assert mapping.inputs["batchSize"] == expect.int("orderingBatchSize"), mapping.urn
+        reserved = expect.function("ordering", "reservedConcurrency")
+        limit = (mapping.inputs.get("scalingConfig") or {}).get("maximumConcurrency")
+        assert limit == reserved, f"{mapping.urn}: poller concurrency {limit}, reserved concurrency {reserved}"
+
+
+def queue_policies_admit_only_the_checkout_rule(graph: Graph, expect: Expect) -> None:
+    queues_by_url = {q.outputs["url"]: q for q in graph.of_type(QUEUE)}
+    rules = {r.outputs["arn"]: r for r in graph.of_type(RULE)}
+    senders: dict[str, str] = {}  # queue ARN -> ARN of the rule that sends to it
+    for target in graph.of_type(TARGET):
+        (rule,) = [r for r in rules.values() if r.physical_name == target.inputs["rule"]]
+        senders[target.inputs["arn"]] = rule.outputs["arn"]
+        assert target.inputs.get("deadLetterConfig"), f"{target.urn}: failed deliveries would be dropped (no DLQ)"
+        senders[target.inputs["deadLetterConfig"]["arn"]] = rule.outputs["arn"]
+    policies = graph.of_type(QUEUE_POLICY)
+    covered = set()
+    for policy in policies:
+        queue = queues_by_url[policy.inputs["queueUrl"]]
+        (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}, policy.urn
+        assert as_list(statement["Action"]) == ["sqs:SendMessage"], policy.urn
+        assert statement["Resource"] == queue.outputs["arn"], f"{policy.urn}: resource is not its own queue"
+        assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": senders.get(queue.outputs["arn"])}}, (
+            f"{policy.urn}: must admit only the rule that targets {queue.physical_name}: {statement.get('Condition')}"
+        )
+        covered.add(queue.outputs["arn"])
+    assert covered == set(senders), f"queues EventBridge sends to without a policy: {set(senders) - covered}"
+
+
+def checkout_rule_matches_basket_checkouts_on_the_stack_bus(graph: Graph, expect: Expect) -> None:
+    (bus,) = graph.of_type("aws:cloudwatch/eventBus:EventBus")
+    (rule,) = graph.of_type(RULE)
+    assert rule.inputs["eventBusName"] == bus.physical_name, rule.urn
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["ecommerce.basket"],
+        "detail-type": ["CheckoutBasket"],
+    }
+
+
+def tables_are_on_demand_encrypted_and_protected_as_configured(graph: Graph, expect: Expect) -> None:
+    pitr, protection = expect.flag("pointInTimeRecovery"), expect.flag("deletionProtection")
+    tables = graph.of_type(TABLE)
+    assert sorted(tag(t, "service") for t in tables) == sorted(SERVICES), "one table per service"
+    for table in tables:
+        assert table.inputs["billingMode"] == "PAY_PER_REQUEST", table.urn
+        assert table.inputs["serverSideEncryption"] == {"enabled": True}, table.urn
+        assert table.inputs["pointInTimeRecovery"] == {"enabled": pitr}, f"{table.urn}: PITR should be {pitr}"
+        assert table.inputs["deletionProtectionEnabled"] == protection, f"{table.urn}: deletion protection"
+        assert (table.protect, table.retain_on_delete) == (protection, protection), f"{table.urn}: protect/retain"
+
+
+def table_keys_follow_the_architecture(graph: Graph, expect: Expect) -> None:
+    tables = {tag(t, "service"): t.inputs for t in graph.of_type(TABLE)}
+    assert (tables["product"]["hashKey"], tables["product"].get("rangeKey")) == ("id", None)
+    assert tables["product"]["globalSecondaryIndexes"] == [
+        {"name": "category-index", "hashKey": "category", "projectionType": "ALL"}
+    ]
+    assert (tables["basket"]["hashKey"], tables["basket"].get("rangeKey")) == ("userName", None)
+    assert (tables["ordering"]["hashKey"], tables["ordering"]["rangeKey"]) == ("userName", "orderDate")
+
+
+def every_taggable_resource_carries_project_stack_service(graph: Graph, expect: Expect) -> None:
+    for resource in graph.resources:
+        if not resource.custom or not accepts_tags(resource.type):
+            continue
+        tags = resource.inputs.get("tags") or {}
+        assert tags.get("project") == PROJECT and tags.get("stack") == expect.stack and tags.get("service"), (
+            f"{resource.urn}: tags {tags}"
+        )
+
+
+def physical_names_are_derived_from_the_stack(graph: Graph, expect: Expect) -> None:
+    prefix = f"{PROJECT}-{expect.stack}-"
+    for resource in graph.resources:
+        if resource.custom and "name" in resource.inputs and resource.type not in (ALIAS, STAGE):
+            assert prefix in resource.inputs["name"], (
+                f"{resource.urn}: name {resource.inputs['name']!r} lacks {prefix!r}"
+            )
+
+
+def log_groups_keep_logs_for_the_configured_retention(graph: Graph, expect: Expect) -> None:
+    retention = expect.int("logRetentionDays")
+    groups = {g.physical_name: g for g in graph.of_type(LOG_GROUP)}
+    for function in graph.of_type(FUNCTION):
+        group = groups.get(f"/aws/lambda/{function.physical_name}")
+        assert group is not None, f"{function.urn}: no log group /aws/lambda/{function.physical_name}"
+        assert function.inputs["loggingConfig"]["logGroup"] == group.physical_name, function.urn
+    for group in groups.values():
+        assert group.inputs["retentionInDays"] == retention, f"{group.urn}: retention {group.inputs['retentionInDays']}"
+
+
+def alarms_watch_dlqs_functions_and_api_5xx(graph: Graph, expect: Expect) -> None:
+    alarms = graph.of_type(ALARM)
+    (topic,) = graph.of_type(TOPIC)
+
+    def watching(metric: str, dimension: str, value: str) -> list[Resource]:
+        return [
+            a for a in alarms if a.inputs["metricName"] == metric and a.inputs["dimensions"].get(dimension) == value
+        ]
+
+    dlq_arns = {
+        json.loads(q.inputs["redrivePolicy"])["deadLetterTargetArn"]
+        for q in graph.of_type(QUEUE)
+        if q.inputs.get("redrivePolicy")
+    }
+    dlq_arns |= {t.inputs["deadLetterConfig"]["arn"] for t in graph.of_type(TARGET)}
+    for queue in graph.of_type(QUEUE):
+        if queue.outputs["arn"] in dlq_arns:
+            (alarm,) = watching("ApproximateNumberOfMessagesVisible", "QueueName", queue.physical_name) or [None]
+            assert alarm is not None, f"{queue.urn}: DLQ without a not-empty alarm"
+            assert (
+                alarm.inputs["threshold"] == 1 and alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            )
+    for function in graph.of_type(FUNCTION):
+        assert watching("Errors", "FunctionName", function.physical_name), f"{function.urn}: no errors alarm"
+    (api,) = graph.of_type(API)
+    assert watching("5xx", "ApiId", api.id), f"{api.urn}: no 5xx alarm"
+    for alarm in alarms:
+        assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]], f"{alarm.urn}: does not notify the topic"
+    subscriptions = [(s.inputs["protocol"], s.inputs["endpoint"]) for s in graph.of_type(SUBSCRIPTION)]
+    email = expect.text("alarmEmail")
+    assert subscriptions == ([("email", email)] if email else []), (
+        f"alarm subscriptions {subscriptions}, alarmEmail {email}"
+    )
+
+
+def api_stage_throttles_logs_and_allows_configured_origins(graph: Graph, expect: Expect) -> None:
+    (api,) = graph.of_type(API)
+    (stage,) = graph.of_type(STAGE)
+    assert api.inputs["protocolType"] == "HTTP"
+    assert api.inputs["corsConfiguration"]["allowOrigins"] == expect.origins(), api.urn
+    assert (stage.inputs["name"], stage.inputs["autoDeploy"], stage.inputs["apiId"]) == ("$default", True, api.id)
+    settings = stage.inputs["defaultRouteSettings"]
+    assert settings["throttlingRateLimit"] == expect.number("apiThrottleRateLimit"), stage.urn
+    assert settings["throttlingBurstLimit"] == expect.int("apiThrottleBurstLimit"), stage.urn
+    destination = stage.inputs["accessLogSettings"]["destinationArn"]
+    assert owner_of_arn(graph, destination) is not None, (
+        f"{stage.urn}: access logs go to {destination}, not a log group of this stack"
+    )
+
+
+def functions_run_the_configured_platform_with_the_powertools_layer(graph: Graph, expect: Expect) -> None:
+    architecture, runtime = expect.text("lambdaArchitecture"), expect.text("lambdaRuntime")
+    layer = (
+        f"arn:aws:lambda:{graph.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-"
+        f"{runtime.replace('.', '')}-{architecture}:{expect.int('powertoolsLayerVersion')}"  # type: ignore[union-attr]
+    )
+    for function in graph.of_type(FUNCTION):
+        service = tag(function, "service")
+        assert function.inputs["architectures"] == [architecture], function.urn
+        assert function.inputs["runtime"] == runtime, function.urn
+        assert function.inputs["layers"] == [layer], f"{function.urn}: layers {function.inputs['layers']}"
+        assert function.inputs["handler"] == f"handlers.{service}.app.handler", function.urn
+
+
+def functions_get_the_environment_of_the_contract(graph: Graph, expect: Expect) -> None:
+    tables = {tag(t, "service"): t.physical_name for t in graph.of_type(TABLE)}
+    (bus,) = graph.of_type("aws:cloudwatch/eventBus:EventBus")
+    for service in SERVICES:
+        function = function_of(graph, service)
+        variables = function.inputs["environment"]["variables"]
+        expected = {
+            key: (tables[owner[0]] if owner else bus.physical_name) for key, owner in ENVIRONMENT[service].items()
+        } | {
+            "POWERTOOLS_SERVICE_NAME": service,
+            "POWERTOOLS_LOG_LEVEL": expect.text("logLevel"),
+            "POWERTOOLS_TRACE_DISABLED": "false" if expect.flag("tracing") else "true",
+        }
+        assert variables == expected, f"{function.urn}: environment {variables}"
+
+
+# --- issue 7: size, versions, alias, concurrency ---
+
+
+def each_function_publishes_versions_behind_a_live_alias(graph: Graph, expect: Expect) -> None:
+    for function in graph.of_type(FUNCTION):
+        assert function.inputs["publish"] is True, f"{function.urn}: publishes no versions"
+        alias = alias_of(graph, function)
+        assert alias.physical_name == "live", alias.urn
+        assert alias.inputs["functionVersion"] == function.outputs["version"], (
+            f"{alias.urn}: not on the published version"
+        )
+
+
+def memory_timeout_and_reserved_concurrency_land_on_the_right_function(graph: Graph, expect: Expect) -> None:
+    for service in SERVICES:
+        function = function_of(graph, service)
+        assert function.inputs["memorySize"] == expect.function(service, "memoryMb"), f"{function.urn}: memory"
+        assert function.inputs["timeout"] == expect.function(service, "timeoutSeconds"), f"{function.urn}: timeout"
+        reserved = function.inputs.get("reservedConcurrentExecutions")
+        assert reserved == expect.function(service, "reservedConcurrency"), f"{function.urn}: reserved {reserved}"
+
+
+def provisioned_concurrency_only_where_configured_and_only_on_aliases(graph: Graph, expect: Expect) -> None:
+    actual = {
+        (p.inputs["functionName"], p.inputs["qualifier"], p.inputs["provisionedConcurrentExecutions"])
+        for p in graph.of_type(PROVISIONED)
+    }
+    expected = set()
+    for service in SERVICES:
+        count = expect.function(service, "provisionedConcurrency")
+        if count:
+            function = function_of(graph, service)
+            expected.add((function.physical_name, alias_of(graph, function).physical_name, count))
+    assert actual == expected, f"provisioned concurrency {sorted(actual)}, configured {sorted(expected)}"
+    assert len(graph.of_type(PROVISIONED)) == len(actual), "two provisioned concurrency configs on one alias"
+
+
+INVARIANTS: list[Callable[[Graph, Expect], None]] = [
+    each_function_has_own_role_trusted_by_lambda_only,
+    each_policy_names_only_its_services_arns_with_explicit_actions,
+    tracing_follows_config,
+    each_route_has_an_integration_and_a_scoped_permission,
+    routes_are_exactly_the_designed_twelve,
+    route_prefixes_reach_their_service,
+    each_queue_is_encrypted_and_has_a_dlq,
+    consumer_queue_visibility_is_at_least_six_consumer_timeouts,
+    event_source_mapping_reports_batch_failures_on_the_alias,
+    queue_policies_admit_only_the_checkout_rule,
+    checkout_rule_matches_basket_checkouts_on_the_stack_bus,
+    tables_are_on_demand_encrypted_and_protected_as_configured,
+    table_keys_follow_the_architecture,
+    every_taggable_resource_carries_project_stack_service,
+    physical_names_are_derived_from_the_stack,
+    log_groups_keep_logs_for_the_configured_retention,
+    alarms_watch_dlqs_functions_and_api_5xx,
+    api_stage_throttles_logs_and_allows_configured_origins,
+    functions_run_the_configured_platform_with_the_powertools_layer,
+    functions_get_the_environment_of_the_contract,
+    each_function_publishes_versions_behind_a_live_alias,
+    memory_timeout_and_reserved_concurrency_land_on_the_right_function,
+    provisioned_concurrency_only_where_configured_and_only_on_aliases,
+]

@@ -1,0 +1,129 @@
+"""Hypothesis strategies for stack configurations: valid ones within DESIGN §7, and broken ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+SERVICES = ("product", "basket", "ordering")
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+SLOW = False  # set from --slow by conftest.pytest_configure
+
+
+def hypothesis_settings() -> settings:
+    """Deterministic and database-less; each example is one run of the program (~0.3 s)."""
+    return settings(
+        max_examples=200 if SLOW else 12,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+origins = st.lists(
+    st.builds(
+        lambda scheme, host, port: f"{scheme}://{host}.example.com{port}",
+        st.sampled_from(["http", "https"]),
+        st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True),
+        st.sampled_from(["", ":8080", ":3000"]),
+    ),
+    min_size=1,
+    max_size=3,
+    unique=True,
+)
+emails = st.from_regex(r"[a-z][a-z0-9.]{0,10}@[a-z]{1,10}\.(com|org|dev)", fullmatch=True)
+
+
+@st.composite
+def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """(stack, overrides): every `ecommerce:` key drawn within its allowed range."""
+    stack = draw(st.sampled_from(["dev", "prod"]))
+    stack_reserved = draw(st.none() | st.integers(2, 1000))
+    stack_provisioned = draw(st.none() | st.integers(1, stack_reserved or 1000))
+    functions: dict[str, dict[str, int]] = {}
+    for service in SERVICES:
+        override: dict[str, int] = {}
+        if draw(st.booleans()):
+            override["memoryMb"] = draw(st.integers(128, 10240))
+        if draw(st.booleans()):
+            override["timeoutSeconds"] = draw(st.integers(1, 900))
+        reserved = stack_reserved
+        if draw(st.booleans()):
+            reserved = override["reservedConcurrency"] = draw(st.integers(2 if service == "ordering" else 1, 1000))
+        provisioned = stack_provisioned
+        if draw(st.booleans()) or (provisioned and reserved and provisioned > reserved):
+            provisioned = override["provisionedConcurrency"] = draw(st.integers(1, reserved or 1000))
+        if override:
+            functions[service] = override
+    config: dict[str, Any] = {
+        "lambdaMemoryMb": draw(st.integers(128, 10240)),
+        "lambdaTimeoutSeconds": draw(st.integers(1, 900)),
+        "lambdaReservedConcurrency": stack_reserved,
+        "lambdaProvisionedConcurrency": stack_provisioned,
+        "lambdaArchitecture": draw(st.sampled_from(["arm64", "x86_64"])),
+        "lambdaRuntime": draw(st.sampled_from(["python3.12", "python3.13"])),
+        "logRetentionDays": draw(st.sampled_from(LOG_RETENTION_DAYS)),
+        "logLevel": draw(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR"])),
+        "pointInTimeRecovery": draw(st.booleans()),
+        "deletionProtection": draw(st.booleans()),
+        "apiThrottleRateLimit": draw(st.integers(1, 10000)),
+        "apiThrottleBurstLimit": draw(st.integers(1, 5000)),
+        "orderingBatchSize": draw(st.integers(1, 10)),
+        "maxReceiveCount": draw(st.integers(1, 1000)),
+        "tracing": draw(st.booleans()),
+        "corsAllowOrigins": draw(st.just(["*"]) | origins),
+        "alarmEmail": draw(st.none() | emails),
+        "powertoolsLayerVersion": draw(st.integers(1, 200)),
+        "functions": functions,
+    }
+    return stack, config
+
+
+# key -> values outside what is allowed (one of each kind: out of range, wrong type, not in the set).
+INVALID_VALUES: dict[str, list[Any]] = {
+    "lambdaMemoryMb": [127, 10241, "lots", 0],
+    "lambdaTimeoutSeconds": [0, 901, "1m"],
+    "lambdaReservedConcurrency": [0, 1001, "x"],
+    "lambdaProvisionedConcurrency": [0, 1001],
+    "lambdaArchitecture": ["mips", "ARM64"],
+    "lambdaRuntime": ["python3.8", "nodejs20.x"],
+    "logRetentionDays": [0, 2, 8, 4000],
+    "logLevel": ["LOUD", "info"],
+    "pointInTimeRecovery": ["yes", 1],
+    "deletionProtection": ["no", 0],
+    "apiThrottleRateLimit": [0, -1, 10001, "fast", "nan"],
+    "apiThrottleBurstLimit": [0, 5001],
+    "orderingBatchSize": [0, 11],
+    "maxReceiveCount": [0, 1001],
+    "tracing": ["on"],
+    "corsAllowOrigins": [[], ["shop.example.com"], ["*", "https://a.example.com"], "https://a.example.com", [1]],
+    "alarmEmail": ["nobody", "a@b"],
+    "powertoolsLayerVersion": [0, "latest"],
+    "functions": [{"search": {}}, ["product"]],
+}

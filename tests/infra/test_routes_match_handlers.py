@@ -1,0 +1,68 @@
+"""The API's routes are exactly the routes the handlers serve (their Powertools resolvers' OpenAPI paths)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from localcloud.graph import Graph
+
+from .checks import FUNCTION, INTEGRATION, ROUTE, SERVICES, tag
+
+pytestmark = pytest.mark.infra
+
+HTTP_METHODS = ("get", "post", "put", "delete", "patch", "head", "options")
+
+
+@pytest.fixture(autouse=True)
+def forget_handler_modules() -> Iterator[None]:
+    """Handler modules read their environment at import: drop the ones imported here with this graph's
+    names, so a later suite in the same session imports them afresh with its own environment."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name == "handlers" or name.startswith("handlers."):
+            del sys.modules[name]
+
+
+def served_routes(service: str, monkeypatch: pytest.MonkeyPatch, graph: Graph) -> set[str]:
+    """`METHOD /path` for every operation of `handlers.<service>.app.app`, imported with the function's environment."""
+    (function,) = [f for f in graph.of_type(FUNCTION) if tag(f, "service") == service]
+    for key, value in function.inputs["environment"]["variables"].items():
+        monkeypatch.setenv(key, value)
+    module = importlib.import_module(f"handlers.{service}.app")
+    schema = module.app.get_openapi_schema()
+    return {
+        f"{method.upper()} {path}"
+        for path, item in (schema.paths or {}).items()
+        for method in HTTP_METHODS
+        if getattr(item, method, None) is not None
+    }
+
+
+def graph_routes(service: str, graph: Graph) -> set[str]:
+    (function,) = [f for f in graph.of_type(FUNCTION) if tag(f, "service") == service]
+    integrations = {
+        i.id for i in graph.of_type(INTEGRATION) if f":function:{function.physical_name}:" in i.inputs["integrationUri"]
+    }
+    return {
+        r.inputs["routeKey"]
+        for r in graph.of_type(ROUTE)
+        if r.inputs["target"].removeprefix("integrations/") in integrations
+    }
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_graph_routes_to_each_function_are_the_routes_its_handler_serves(
+    dev_graph: Graph, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the routes the graph sends to the service's function, and the routes its resolver declares
+    in_graph = graph_routes(service, dev_graph)
+    served = served_routes(service, monkeypatch, dev_graph)
+    # Then they are the same: no route reaches a handler that 404s, no handler route is unreachable
+    assert in_graph == served, (
+        f"{service}: only in the graph {sorted(in_graph - served)}, only served {sorted(served - in_graph)}"
+    )
