@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -157,7 +157,7 @@ class Handlers:
         return handler_env(self.functions[service], self.endpoint)
 
     @contextlib.contextmanager
-    def as_function(self, service: str):  # type: ignore[no-untyped-def]
+    def as_function(self, service: str) -> Iterator[None]:
         """Run the block with `service`'s environment, as its Lambda worker would."""
         from bench.harness import environ
 
@@ -180,7 +180,7 @@ class Handlers:
 
     def handler(self, service: str) -> Callable[[dict[str, Any], Any], Any]:
         fn = self.functions[service]
-        return getattr(self.module(service), fn.handler.rsplit(".", 1)[1])  # type: ignore[no-any-return]
+        return getattr(self.module(service), fn.handler.rsplit(".", 1)[1])
 
     def invoke(self, service: str, event: dict[str, Any]) -> Any:
         """The handler's raw result for `event`, under its function's environment."""

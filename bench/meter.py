@@ -139,8 +139,8 @@ def metered() -> Iterator[Usage]:
             _record(usage, operation_name, api_params, response)
         return response
 
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    BaseClient._make_api_call = counting
     try:
         yield usage
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original

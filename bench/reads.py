@@ -67,7 +67,7 @@ def _template_order(ctx: Context, handlers: Handlers, client: Any, table: str) -
     )["Items"]
     if len(items) != 1:
         raise RuntimeError(f"expected one order for {user}, found {len(items)}")
-    return items[0]  # type: ignore[no-any-return]
+    return items[0]
 
 
 def _measure(handlers: Handlers, service: str, event: dict[str, Any], calls: int) -> dict[str, Any]:

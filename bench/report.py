@@ -39,9 +39,11 @@ def headline(results: dict[str, Any]) -> list[list[Any]]:
     """(figure, ours, reference, ours / reference) for each figure DESIGN §10 quotes."""
     rows: list[list[Any]] = []
 
-    def row(name: str, ours: float | None, ref: float, unit: str) -> None:
-        ratio = f"{ours / ref:.2f}x" if ours is not None else "—"
-        rows.append([name, f"{_fmt(ours, 2)} {unit}" if ours is not None else "—", f"{_fmt(ref, 2)} {unit}", ratio])
+    def row(name: str, ours: float | None, ref: float, unit: str, digits: int = 2) -> None:
+        ratio = f"{ours / ref:.3g}x" if ours is not None else "—"
+        rows.append(
+            [name, f"{_fmt(ours, digits)} {unit}" if ours is not None else "—", f"{_fmt(ref, 2)} {unit}", ratio]
+        )
 
     cold = _data(results, "cold_init")
     if cold:
@@ -80,7 +82,7 @@ def headline(results: dict[str, Any]) -> list[list[Any]]:
     package = _data(results, "package_size")
     if package:
         largest = max((f["zip_bytes"] for f in package["functions"].values()), default=None)
-        row("largest function package", largest / 1024 / 1024 if largest else None, REFERENCE["package_mb"], "MB")
+        row("largest function package", largest / 1024 / 1024 if largest else None, REFERENCE["package_mb"], "MB", 3)
     return rows
 
 

@@ -114,7 +114,7 @@ def _deploy_function() -> Callable[..., Any]:
     deploy = getattr(module, "deploy", None)
     if deploy is None or not callable(deploy):
         deploy = importlib.import_module("localcloud.deploy").deploy
-    return deploy  # type: ignore[no-any-return]
+    return deploy
 
 
 @dataclass
@@ -151,7 +151,7 @@ def deployed(ctx: Context) -> Deployed:
             deployment=deployment,
         )
 
-    return ctx.cached("deployed", build)  # type: ignore[no-any-return]
+    return ctx.cached("deployed", build)
 
 
 def handler_env(fn: Function, endpoint: str) -> dict[str, str]:

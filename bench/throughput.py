@@ -144,7 +144,7 @@ def checkout_to_order(url: str, product_id: str, checkouts: int) -> dict[str, An
         # The first round is a warm-up: the basket and ordering workers' cold starts are section 1's.
         for i in range(checkouts + 1):
             user = f"lc-{run}-{i}"
-            basket = {"userName": user, "items": [{"productId": product_id, "quantity": 1}]}
+            basket: dict[str, Any] = {"userName": user, "items": [{"productId": product_id, "quantity": 1}]}
             response = session.post(f"{url}/basket", json=basket, timeout=10)
             if response.status_code != 200:
                 raise RuntimeError(f"POST /basket for {user} answered {response.status_code}: {response.text[:300]}")

@@ -69,11 +69,11 @@ def captured(service: str, operation: str) -> Iterator[list[dict[str, Any]]]:
             calls.append(copy.deepcopy(api_params))
         return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = capturing  # type: ignore[method-assign]
+    BaseClient._make_api_call = capturing
     try:
         yield calls
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original
 
 
 def checkout_envelope(ctx: Context, handlers: Handlers) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def checkout_envelope(ctx: Context, handlers: Handlers) -> dict[str, Any]:
             "detail": json.loads(entry["Detail"]),
         }
 
-    return ctx.cached("checkout_envelope", build)  # type: ignore[no-any-return]
+    return ctx.cached("checkout_envelope", build)
 
 
 def order_message(template: dict[str, Any], user: str, i: int) -> dict[str, Any]:
