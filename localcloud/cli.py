@@ -20,7 +20,7 @@ from localcloud import emulator, seed
 from localcloud.deploy import DeployError, Deployment, deploy
 from localcloud.front import Front
 from localcloud.graph import PROJECT_DIR, capture
-from localcloud.logs import LogFollower
+from localcloud.logs import LogFollower, log_groups
 from localcloud.metrics import QueueMetrics
 
 DEFAULT_PORT = 3000
@@ -102,7 +102,7 @@ def up(args: argparse.Namespace) -> None:
     stoppers: list[Callable[[], None]] = [lambda: server.stop()]
     try:
         deployment = deploy(graph, server)
-        front = Front(port, deployment.api_url, _openapi).start()
+        front = Front(port, deployment.api_url, _openapi, _access_line(deployment)).start()
         stoppers.append(front.stop)
         metrics = QueueMetrics(deployment).start()
         stoppers.append(metrics.stop)
@@ -117,6 +117,15 @@ def up(args: argparse.Namespace) -> None:
     finally:
         for stop in reversed(stoppers):
             stop()
+
+
+def _access_line(deployment: Deployment) -> Callable[[str, str, int, float], None]:
+    width = max((len(name) for name in log_groups(deployment).values()), default=0)
+
+    def line(method: str, path: str, status: int, seconds: float) -> None:
+        _say(f"{'http':<{width}} | {method} {path} -> {status} ({seconds * 1000:.0f} ms)")
+
+    return line
 
 
 def _banner(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,12 +49,19 @@ _DOCS_PAGE = """<!doctype html>
 class Front:
     """A ThreadingHTTPServer on 127.0.0.1:`port` forwarding to the API at `upstream` (an execute-api base URL)."""
 
-    def __init__(self, port: int, upstream: str, openapi: Callable[[], dict[str, Any] | None]) -> None:
+    def __init__(
+        self,
+        port: int,
+        upstream: str,
+        openapi: Callable[[], dict[str, Any] | None],
+        on_request: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
         target = urlsplit(upstream)
         self.upstream_host = target.hostname or HOST
         self.upstream_port = target.port or 80
         self.upstream_prefix = target.path.rstrip("/")
         self._openapi = openapi
+        self.on_request = on_request or (lambda method, path, status, seconds: None)
         self._openapi_body: bytes | None = None
         self._local = threading.local()
         self.server = ThreadingHTTPServer((HOST, port), _handler_class(self))
@@ -101,7 +109,7 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
         server_version = "localcloud"
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass  # the functions' own logs say what happened; one line per request would drown them
+            pass  # forwarded requests are reported through on_request, in the same stream as the functions' logs
 
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
@@ -126,6 +134,7 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
         do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD  # noqa: N815
 
         def _forward(self) -> None:
+            started = time.perf_counter()
             body = self._read_body()
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
             headers["Host"] = f"{front.upstream_host}:{front.upstream_port}"
@@ -152,6 +161,7 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+            front.on_request(self.command, self.path, response.status, time.perf_counter() - started)
 
         def _read_body(self) -> bytes | None:
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
