@@ -8,6 +8,7 @@ resources exist and the environment names them. They are called in-process with 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import json
 import os
@@ -20,12 +21,12 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 
 from localcloud import emulator
-from localcloud.graph import PROJECT_DIR
+from localcloud.deploy import Deployment, deploy
+from localcloud.graph import capture
 
 pytestmark = pytest.mark.handlers
 
@@ -38,9 +39,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 settings.load_profile("handlers")
-
-CHECKOUT_RULE_PATTERN = {"source": ["ecommerce.basket"], "detail-type": ["CheckoutBasket"]}
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -56,6 +54,7 @@ class Stack:
     names: dict[str, str]
     queue_url: str
     rule_pattern: dict[str, Any]
+    environment: dict[str, str]
     dynamodb: Any = field(repr=False)
     sqs: Any = field(repr=False)
 
@@ -63,98 +62,47 @@ class Stack:
         return self.dynamodb.Table(self.names[service])
 
 
-def _definitions() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """CreateTable arguments of the product, basket and order tables (keyed by service), and the checkout rule's
-    event pattern.
-
-    TODO(lead): replace this function and `stack` below with the local cloud's deploy of the captured graph,
-    once `__main__.py` and localcloud's deploy exist; the temporary definitions below mirror
-    docs/ARCHITECTURE.md ("Tables") only until then.
-    """
-    if (PROJECT_DIR / "__main__.py").exists():
-        from localcloud.graph import capture
-
-        graph = capture("dev")
-        service_of = {"product": "product", "basket": "basket", "ordering": "order", "order": "order"}
-        definitions = {}
-        for table in graph.of_type("aws:dynamodb/table:Table"):
-            service = service_of[table.physical_name.rsplit("-", 1)[-1]]
-            i = table.inputs
-            keys = [{"AttributeName": i["hashKey"], "KeyType": "HASH"}]
-            if i.get("rangeKey"):
-                keys.append({"AttributeName": i["rangeKey"], "KeyType": "RANGE"})
-            definition: dict[str, Any] = {
-                "KeySchema": keys,
-                "AttributeDefinitions": [
-                    {"AttributeName": a["name"], "AttributeType": a["type"]} for a in i["attributes"]
-                ],
-            }
-            if i.get("globalSecondaryIndexes"):
-                definition["GlobalSecondaryIndexes"] = [
-                    {
-                        "IndexName": g["name"],
-                        "KeySchema": [{"AttributeName": g["hashKey"], "KeyType": "HASH"}]
-                        + ([{"AttributeName": g["rangeKey"], "KeyType": "RANGE"}] if g.get("rangeKey") else []),
-                        "Projection": {"ProjectionType": g.get("projectionType", "ALL")},
-                    }
-                    for g in i["globalSecondaryIndexes"]
-                ]
-            definitions[service] = definition
-        (rule,) = graph.of_type("aws:cloudwatch/eventRule:EventRule")
-        return definitions, json.loads(rule.inputs["eventPattern"])
-    # TODO(lead): temporary, until the Pulumi program exists (see above).
-    return {
-        "product": {
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [
-                {"AttributeName": "id", "AttributeType": "S"},
-                {"AttributeName": "category", "AttributeType": "S"},
-            ],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": "category-index",
-                    "KeySchema": [{"AttributeName": "category", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        },
-        "basket": {
-            "KeySchema": [{"AttributeName": "userName", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "userName", "AttributeType": "S"}],
-        },
-        "order": {
-            "KeySchema": [
-                {"AttributeName": "userName", "KeyType": "HASH"},
-                {"AttributeName": "orderDate", "KeyType": "RANGE"},
-            ],
-            "AttributeDefinitions": [
-                {"AttributeName": "userName", "AttributeType": "S"},
-                {"AttributeName": "orderDate", "AttributeType": "S"},
-            ],
-        },
-    }, CHECKOUT_RULE_PATTERN
+# The test plays the consumer (it feeds the ordering handler the batches), so the stack is deployed
+# without the queue's event source mapping; everything else is the dev graph as the local cloud creates it.
+_CONSUMER_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+_SERVICE_TABLES = {"product": "product-table", "basket": "basket-table", "order": "ordering-table"}
 
 
 @pytest.fixture(scope="session")
-def stack(ministack: emulator.Emulator) -> Stack:
-    """Tables, bus, rule and queue for the handlers, on MiniStack (TODO(lead): the local cloud's deploy)."""
-    prefix = f"ecommerce-t{uuid.uuid4().hex[:6]}"
-    kwargs = {"endpoint_url": ministack.endpoint, "region_name": ministack.region}
-    dynamodb = boto3.resource("dynamodb", **kwargs)
-    events = boto3.client("events", **kwargs)
-    sqs = boto3.client("sqs", **kwargs)
-    names = {service: f"{prefix}-{service}" for service in ("product", "basket", "order")}
-    tables, rule_pattern = _definitions()
-    for service, definition in tables.items():
-        dynamodb.create_table(TableName=names[service], BillingMode="PAY_PER_REQUEST", **definition)
-    names["bus"] = f"{prefix}-bus"
-    events.create_event_bus(Name=names["bus"])
-    queue_url = sqs.create_queue(QueueName=f"{prefix}-checkout")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"{prefix}-checkout"
-    events.put_rule(Name=rule, EventBusName=names["bus"], EventPattern=json.dumps(rule_pattern))
-    events.put_targets(Rule=rule, EventBusName=names["bus"], Targets=[{"Id": "ordering", "Arn": queue_arn}])
-    return Stack(ministack.endpoint, names, queue_url, rule_pattern, dynamodb, sqs)
+def deployment(ministack: emulator.Emulator) -> Deployment:
+    """The dev stack's resources on the session's MiniStack, created from the program's own graph."""
+    graph = capture("dev")
+    graph = dataclasses.replace(graph, resources=[r for r in graph.resources if r.type != _CONSUMER_MAPPING])
+    return deploy(graph, ministack)
+
+
+@pytest.fixture(scope="session")
+def stack(deployment: Deployment) -> Stack:
+    """Physical names of what the handlers use, and clients to inspect it."""
+    names = {
+        service: deployment.name_of("aws:dynamodb/table:Table", logical)
+        for service, logical in _SERVICE_TABLES.items()
+    }
+    names["bus"] = deployment.name_of("aws:cloudwatch/eventBus:EventBus")
+    (rule,) = deployment.graph.of_type("aws:cloudwatch/eventRule:EventRule")
+    session = deployment.session()
+    return Stack(
+        endpoint=deployment.endpoint,
+        names=names,
+        queue_url=str(deployment.output("aws:sqs/queue:Queue", "checkout-queue")["url"]),
+        rule_pattern=json.loads(rule.inputs["eventPattern"]),
+        environment=_function_environment(deployment),
+        dynamodb=session.resource("dynamodb", endpoint_url=deployment.endpoint),
+        sqs=session.client("sqs", endpoint_url=deployment.endpoint),
+    )
+
+
+def _function_environment(deployment: Deployment) -> dict[str, str]:
+    """The union of the three functions' environments as the graph declares them (the same variables)."""
+    environment: dict[str, str] = {}
+    for function in deployment.resources("aws:lambda/function:Function"):
+        environment.update(function.inputs["environment"]["variables"])
+    return environment
 
 
 @dataclass
@@ -166,14 +114,7 @@ class Services:
 
 @pytest.fixture(scope="session")
 def services(stack: Stack) -> Iterator[Services]:
-    env = {
-        "AWS_ENDPOINT_URL": stack.endpoint,
-        "PRODUCT_TABLE_NAME": stack.names["product"],
-        "BASKET_TABLE_NAME": stack.names["basket"],
-        "ORDER_TABLE_NAME": stack.names["order"],
-        "EVENT_BUS_NAME": stack.names["bus"],
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
+    env = {**stack.environment, "AWS_ENDPOINT_URL": stack.endpoint, "POWERTOOLS_LOG_LEVEL": "WARNING"}
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:

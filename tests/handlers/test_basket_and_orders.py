@@ -9,8 +9,10 @@ from decimal import Decimal
 import jsonschema
 import pytest
 from botocore.stub import Stubber
-from conftest import PROJECT_DIR, LambdaContext
+from conftest import LambdaContext
 from helpers import contact, envelope, product_body, sqs_record, unique
+
+from localcloud.graph import PROJECT_DIR
 
 pytestmark = pytest.mark.handlers
 
