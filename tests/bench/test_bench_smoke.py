@@ -127,7 +127,9 @@ def test_warm_latency_covers_every_route_against_the_getitem_floor(run: dict[str
     for route, fig in routes.items():
         assert "error" not in fig, f"{route}: {fig.get('error')}"
         assert_latency(fig["ms"], route)
-        expected = round(fig["ms"]["p50"] / warm["getitem_floor_ms"]["p50"], 2)
+        assert_latency(fig["getitem_floor_ms"], f"GetItem floor interleaved with {route}")
+        assert fig["getitem_floor_ms"]["n"] == fig["ms"]["n"], f"{route}: one floor call per route call"
+        expected = round(fig["ms"]["p50"] / fig["getitem_floor_ms"]["p50"], 2)
         assert fig["ratio_p50_to_getitem"] == pytest.approx(expected, abs=0.01), f"{route}: ratio is not p50 / floor"
         assert sum(fig["aws_per_request"]["calls"].values()) > 0, f"{route}: made no AWS call"
     assert routes["GET /product/{id}"]["aws_per_request"]["calls"] == {"GetItem": 1}, (
