@@ -7,31 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-SERVICES = ("product", "basket", "ordering")
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+from components.settings import LOG_RETENTION_DAYS, SERVICES
+
 SLOW = False  # set from --slow by conftest.pytest_configure
 
 
