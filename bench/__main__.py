@@ -37,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", choices=[name for name, _ in SECTIONS], help="run only these sections"
     )
+    parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from an existing results file")
     args = parser.parse_args(argv)
+    if args.render:
+        results = json.loads(args.out.read_text())
+        args.out.with_name("RESULTS.md").write_text(report.render(results))
+        return 0
 
     stack.isolate_aws_env()
     out: Path = args.out.resolve()

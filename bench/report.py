@@ -219,7 +219,7 @@ def _warm(data: dict[str, Any]) -> list[str]:
         "p99 / GetItem",
         "AWS calls per request",
         "items read",
-        "waiting on AWS",
+        "in boto3 calls",
     ]
     out += _table(header, rows)
     out += [
