@@ -24,8 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## full benchmarks -> bench/results.json and bench/RESULTS.md
+bench: $(STAMP)  ## full benchmarks -> bench/results.json and bench/RESULTS.md (about 2 minutes)
 	$(BIN)/python -m bench
+
+bench-smoke: $(STAMP)  ## the benchmarks at tiny sizes, into build/ (what the bench test suite runs)
+	$(BIN)/python -m bench --smoke --out build/bench/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build
