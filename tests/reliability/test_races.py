@@ -1,0 +1,75 @@
+"""Races: many clients at once on one basket."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from reliability_kit import Cloud, unique
+
+T = TypeVar("T")
+
+
+def _all_at_once(count: int, call: Callable[[int], T]) -> list[T]:
+    """`call(0..count-1)` from `count` threads released together, so the requests really overlap."""
+    start = threading.Barrier(count)
+
+    def run(i: int) -> T:
+        start.wait()
+        return call(i)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_twenty_parallel_checkouts_of_one_basket_become_exactly_one_order(cloud: Cloud) -> None:
+    # Given one basket of 3 x 4.20
+    user = unique("race-checkout")
+    cloud.api.set_basket(user, [(cloud.api.create_product("4.20"), 3)])
+    # When 20 clients check it out at the same moment
+    responses = _all_at_once(20, lambda _: cloud.api.checkout(user))
+    # Then every answer is 202 (the same checkout), 404 (already gone) or 409 (changed under it), never a 5xx
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {202, 404, 409}, f"checkout of {user} x20: {statuses}"
+    accepted = {(r.json()["checkoutId"], r.json()["totalPrice"]) for r in responses if r.status_code == 202}
+    assert len(accepted) == 1, f"checkout of {user} x20 accepted as {accepted}"
+    ((checkout_id, total),) = accepted
+    assert Decimal(str(total)) == Decimal("12.60"), f"checkout {checkout_id} total {total}"
+    # And exactly one order exists, once the queue has drained
+    cloud.exactly_one_order(user, checkout_id)
+    cloud.drained()
+    assert len(cloud.orders_of(user)) == 1, f"orders of {user}: {cloud.orders_of(user)}"
+
+
+def test_fifty_parallel_writes_of_one_basket_leave_one_of_them_with_a_consistent_version(cloud: Cloud) -> None:
+    # Given 50 different baskets for one user who has none yet
+    user = unique("race-write")
+    products = [cloud.api.create_product(price) for price in ("1.00", "2.50", "9.99")]
+    writes = [[(products[i % 3], 1 + i)] for i in range(50)]
+
+    def write(i: int) -> Any:
+        return cloud.api.post(
+            "/basket", {"userName": user, "items": [{"productId": p, "quantity": q} for p, q in writes[i]]}
+        )
+
+    # When all 50 are written at once
+    responses = _all_at_once(50, write)
+    # Then each write succeeded as its own version: versions 1..50, none lost or shared
+    failed = [f"{r.status_code} {r.text[:100]}" for r in responses if r.status_code != 200]
+    assert not failed, f"POST /basket for {user}: {failed}"
+    versions = sorted(r.json()["version"] for r in responses)
+    assert versions == list(range(1, 51)), f"versions answered for {user}: {versions}"
+    # And the stored basket is the write answered last (version 50), with that version
+    last = next(r.json(parse_float=Decimal) for r in responses if r.json()["version"] == 50)
+    stored = cloud.api.get(f"/basket/{user}").json(parse_float=Decimal)
+    assert stored["version"] == 50, f"basket of {user}: {stored}"
+    assert stored["items"] == last["items"] and stored["totalPrice"] == last["totalPrice"], (
+        f"basket of {user} is {stored['items']}, but version 50 was written as {last['items']}"
+    )
+    assert stored["basketId"] == last["basketId"] and len({r.json()["basketId"] for r in responses}) == 1, (
+        f"basket of {user} got more than one basketId"
+    )
