@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 
 HOST = "127.0.0.1"
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
@@ -79,7 +80,7 @@ def start(
     extra_env: dict[str, str] | None = None,
     ready_timeout: float = 30.0,
 ) -> Emulator:
-    """Start `python -m ministack` on 127.0.0.1 and return once it answers its health check."""
+    """Start MiniStack (patched, see ministack_patches) on 127.0.0.1; return once it answers its health check."""
     port = port or free_port()
     if not port_is_free(port):
         raise EmulatorError(f"port {port} on {HOST} is already in use")
@@ -104,7 +105,9 @@ def start(
     }
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ministack"],
+        # MiniStack's own main, with one workaround applied first (see localcloud/ministack_patches.py).
+        [sys.executable, "-m", "localcloud.ministack_patches"],
+        cwd=_PROJECT_ROOT,  # so `-m localcloud...` resolves whatever the caller's working directory
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
