@@ -66,7 +66,9 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def no_content() -> Response:
-    return Response(status_code=HTTPStatus.NO_CONTENT, body=None)
+    # "" rather than None: API Gateway sends an empty body for either, but MiniStack 1.5.33 answers 500 to a
+    # Lambda response whose body is null (its ASGI send calls None.encode), so every DELETE failed locally.
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
 def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
