@@ -12,11 +12,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.basket.models import BasketIn, CheckoutIn
 from handlers.shared import aws, jsonio
+from handlers.shared.dynamodb import Table
 from handlers.shared.errors import ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
@@ -33,14 +33,13 @@ _BATCH_GET_ATTEMPTS = 3
 
 logger = Logger()
 _dynamodb = aws.dynamodb()
-baskets = _dynamodb.Table(require_env("BASKET_TABLE_NAME"))
-PRODUCT_TABLE_NAME = require_env("PRODUCT_TABLE_NAME")
+baskets = Table(_dynamodb, require_env("BASKET_TABLE_NAME"))
+products = Table(_dynamodb, require_env("PRODUCT_TABLE_NAME"))
 EVENT_BUS_NAME = require_env("EVENT_BUS_NAME")
 events = aws.events()
 app = make_resolver(logger)
 
 UserPath = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_NAME_PATTERN, description="user name")]
-
 
 
 @app.get("/basket", responses={200: ok_response(Page, "A page of baskets"), **error_responses()})
@@ -90,7 +89,11 @@ def get_basket(userName: UserPath) -> Response[Any]:  # noqa: N803 - the route's
 @app.delete("/basket/<userName>", responses={204: {"description": "Deleted"}, **error_responses(404)})
 def delete_basket(userName: UserPath) -> Response[Any]:  # noqa: N803
     try:
-        baskets.delete_item(Key={"userName": userName}, ConditionExpression=Attr("userName").exists())
+        baskets.delete_item(
+            Key={"userName": userName},
+            ConditionExpression="attribute_exists(#user)",
+            ExpressionAttributeNames={"#user": "userName"},
+        )
     except ClientError as error:
         if aws.error_code(error) == "ConditionalCheckFailedException":
             raise NotFoundError(f"no basket for {userName}") from None
@@ -137,7 +140,12 @@ def checkout(request: CheckoutIn) -> Response[Any]:
         }
     )
     try:
-        baskets.delete_item(Key={"userName": request.userName}, ConditionExpression=Attr("version").eq(version))
+        baskets.delete_item(
+            Key={"userName": request.userName},
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues={":version": version},
+        )
     except ClientError as error:
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
@@ -158,8 +166,9 @@ def _pin_checkout_time(user_name: str, version: int) -> str:
         result = baskets.update_item(
             Key={"userName": user_name},
             UpdateExpression="SET checkedOutAt = if_not_exists(checkedOutAt, :now)",
-            ConditionExpression=Attr("version").eq(version),
-            ExpressionAttributeValues={":now": _now()},
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues={":now": _now(), ":version": version},
             ReturnValues="UPDATED_NEW",
         )
     except ClientError as error:
@@ -192,20 +201,14 @@ def _catalogue(product_ids: set[str]) -> dict[str, dict[str, Any]]:
     """id -> {id, name, price} of those products that exist (BatchGetItem: <= 50 ids, one request)."""
     if not product_ids:
         return {}
-    request: dict[str, Any] = {
-        PRODUCT_TABLE_NAME: {
-            "Keys": [{"id": product_id} for product_id in sorted(product_ids)],
-            "ProjectionExpression": "id, #name, price",
-            "ExpressionAttributeNames": {"#name": "name"},
-        }
-    }
+    keys = [{"id": product_id} for product_id in sorted(product_ids)]
     found: dict[str, dict[str, Any]] = {}
     for _ in range(_BATCH_GET_ATTEMPTS):
-        result = _dynamodb.batch_get_item(RequestItems=request)
-        for item in result["Responses"].get(PRODUCT_TABLE_NAME, []):
-            found[item["id"]] = item
-        request = result.get("UnprocessedKeys") or {}
-        if not request:
+        items, keys = products.batch_get(
+            keys, ProjectionExpression="id, #name, price", ExpressionAttributeNames={"#name": "name"}
+        )
+        found.update((item["id"], item) for item in items)
+        if not keys:
             return found
     raise ServiceUnavailableError("the catalogue is busy, retry later")
 

@@ -13,11 +13,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from handlers.ordering.models import CheckoutBasket
 from handlers.shared import aws
+from handlers.shared.dynamodb import Table
 from handlers.shared.http import error_responses, json_response, make_resolver, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
@@ -27,7 +27,7 @@ ORDER_STATUS = "PLACED"
 ORDER_KEY = frozenset({"userName", "orderDate"})
 
 logger = Logger()
-orders = aws.dynamodb().Table(require_env("ORDER_TABLE_NAME"))
+orders = Table(aws.dynamodb(), require_env("ORDER_TABLE_NAME"))
 app = make_resolver(logger)
 # Failed records go back to the queue one by one (ReportBatchItemFailures); even a batch where every record
 # failed is answered that way rather than by raising, so one poison message cannot fail its neighbours.
@@ -42,7 +42,6 @@ OrderDateQuery = Annotated[
 
 class OrderConflictError(RuntimeError):
     """Another checkout already holds this order key: retry, and after maxReceiveCount, the DLQ keeps the event."""
-
 
 
 @app.get("/order", responses={200: ok_response(Page, "A page of orders"), **error_responses()})
@@ -60,11 +59,16 @@ def user_orders(
     cursor: Cursor = None,
 ) -> Response[Any]:
     start = decode_cursor(cursor, ORDER_KEY, fixed={"userName": userName})
-    condition = Key("userName").eq(userName)
+    condition = "#user = :user"
+    names, values = {"#user": "userName"}, {":user": userName}
     if orderDate is not None:
-        condition = condition & Key("orderDate").eq(orderDate)
+        condition += " AND #date = :date"
+        names["#date"] = "orderDate"
+        values[":date"] = orderDate
     result = orders.query(
         KeyConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
         ScanIndexForward=False,
         Limit=limit,
         **({"ExclusiveStartKey": start} if start else {}),
@@ -86,7 +90,11 @@ def place_order(record: SQSRecord) -> None:
         **event.model_dump(exclude={"schemaVersion", "checkoutId", "userName", "checkedOutAt"}, exclude_none=True),
     }
     try:
-        orders.put_item(Item=order, ConditionExpression=Attr("userName").not_exists())
+        orders.put_item(
+            Item=order,
+            ConditionExpression="attribute_not_exists(#user)",
+            ExpressionAttributeNames={"#user": "userName"},
+        )
     except ClientError as error:
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise

@@ -10,11 +10,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from handlers.product.models import Product, ProductIn, ProductPatch
 from handlers.shared import aws
+from handlers.shared.dynamodb import Table
 from handlers.shared.errors import NotFoundError
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
 from handlers.shared.models import PRODUCT_ID_PATTERN, Page
@@ -24,12 +24,11 @@ from handlers.shared.settings import require_env
 CATEGORY_INDEX = "category-index"
 
 logger = Logger()
-table = aws.dynamodb().Table(require_env("PRODUCT_TABLE_NAME"))
+table = Table(aws.dynamodb(), require_env("PRODUCT_TABLE_NAME"))
 app = make_resolver(logger)
 
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PRODUCT_ID_PATTERN, description="product id")]
 CategoryQuery = Annotated[str | None, Query(min_length=1, max_length=100, description="only this category")]
-
 
 
 @app.get("/product", responses={200: ok_response(Page, "A page of products"), **error_responses()})
@@ -41,7 +40,9 @@ def list_products(category: CategoryQuery = None, limit: Limit = DEFAULT_LIMIT, 
         start = decode_cursor(cursor, frozenset({"id", "category"}), fixed={"category": category})
         result = table.query(
             IndexName=CATEGORY_INDEX,
-            KeyConditionExpression=Key("category").eq(category),
+            KeyConditionExpression="#category = :category",
+            ExpressionAttributeNames={"#category": "category"},
+            ExpressionAttributeValues={":category": category},
             Limit=limit,
             **_start(start),
         )
@@ -66,7 +67,7 @@ def get_product(id: IdPath) -> Response[Any]:
 @app.put("/product/<id>", responses={200: ok_response(Product, "Updated"), **error_responses(404, 413, 415, 422)})
 def update_product(id: IdPath, patch: ProductPatch) -> Response[Any]:
     changes = patch.changes()
-    names = {f"#f{i}": field for i, field in enumerate(changes)}
+    names = {"#id": "id", **{f"#f{i}": field for i, field in enumerate(changes)}}
     values = {f":v{i}": value for i, value in enumerate(changes.values())}
     try:
         result = table.update_item(
@@ -75,7 +76,7 @@ def update_product(id: IdPath, patch: ProductPatch) -> Response[Any]:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             # Only an existing product: an update must not create a half-filled one.
-            ConditionExpression=Attr("id").exists(),
+            ConditionExpression="attribute_exists(#id)",
             ReturnValues="ALL_NEW",
         )
     except ClientError as error:
@@ -88,7 +89,9 @@ def update_product(id: IdPath, patch: ProductPatch) -> Response[Any]:
 @app.delete("/product/<id>", responses={204: {"description": "Deleted"}, **error_responses(404)})
 def delete_product(id: IdPath) -> Response[Any]:
     try:
-        table.delete_item(Key={"id": id}, ConditionExpression=Attr("id").exists())
+        table.delete_item(
+            Key={"id": id}, ConditionExpression="attribute_exists(#id)", ExpressionAttributeNames={"#id": "id"}
+        )
     except ClientError as error:
         if aws.error_code(error) == "ConditionalCheckFailedException":
             raise NotFoundError(f"product {id} not found") from None

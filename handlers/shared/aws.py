@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import boto3
-from boto3.resources.base import ServiceResource
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
@@ -37,8 +36,9 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
-def dynamodb() -> ServiceResource:
-    return boto3.resource("dynamodb", config=CLIENT_CONFIG)
+def dynamodb() -> BaseClient:
+    # The low-level client: handlers.shared.dynamodb.Table gives it the resource API's Python types.
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
 
 
 def events() -> BaseClient:

@@ -182,7 +182,7 @@ def test_bus_unavailable_is_503_and_keeps_the_basket(call, services, products, f
 
 
 def test_dynamodb_throttling_is_503(call, services):
-    with Stubber(services.product.table.meta.client) as stub:
+    with Stubber(services.product.table.client) as stub:
         stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
         reply = call("GET", "/product/p1")
     assert reply.status == 503 and reply.json["error"] == "SERVICE_UNAVAILABLE", reply
