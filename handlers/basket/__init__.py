@@ -1,1 +1,5 @@
 """Baskets and checkout: /basket routes over the basket table, pricing from the product table."""
+
+from handlers.shared import coldstart
+
+coldstart.begin()

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.basket.models import BasketIn, CheckoutIn
-from handlers.shared import aws, jsonio
+from handlers.shared import aws, coldstart, jsonio
 from handlers.shared.dynamodb import Table
 from handlers.shared.errors import ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
@@ -252,3 +252,7 @@ def _now() -> str:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# Last statement: the service is initialised (handlers.shared.coldstart).
+coldstart.done()

@@ -1,1 +1,5 @@
 """Orders: the CheckoutBasket consumer (SQS batches) and the /order routes."""
+
+from handlers.shared import coldstart
+
+coldstart.begin()

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.ordering.models import CheckoutBasket
-from handlers.shared import aws
+from handlers.shared import aws, coldstart
 from handlers.shared.dynamodb import Table
 from handlers.shared.http import error_responses, json_response, make_resolver, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
@@ -114,3 +114,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             process_partial_response(event=event, record_handler=place_order, processor=processor, context=context)
         )
     return app.resolve(event, context)
+
+
+# Last statement: the service is initialised (handlers.shared.coldstart).
+coldstart.done()

@@ -1,1 +1,5 @@
 """The product catalogue: /product routes over the product table."""
+
+from handlers.shared import coldstart
+
+coldstart.begin()
