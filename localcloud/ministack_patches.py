@@ -1,28 +1,37 @@
-"""MiniStack, started with the one behaviour of ministack 1.5.33 that the local cloud must work around.
+"""MiniStack, started with the two behaviours of ministack 1.5.33 that cost the local cloud its latency.
 
-`emulator.start` runs `python -m localcloud.ministack_patches`: it applies the patch below, then calls
-MiniStack's own `main()` (the same entry point as `python -m ministack`, same environment variables).
+`emulator.start` runs `python -m localcloud.ministack_patches`: it applies both workarounds, then calls
+MiniStack's own `main()` (the entry point of `python -m ministack`, reading the same environment).
+`apply()` fails loudly if the installed MiniStack is not the one they were written for, rather than
+letting the latency come back unnoticed.
 
-The behaviour: every warm invocation of a Python function waits up to 50 ms after the handler returned.
-MiniStack's warm worker writes the handler's result to stdout and everything the handler printed or
-logged to stderr, which a second thread reads. Since the two pipes race, `Worker.invoke` ends with
-`_drain_stderr_bounded()`: it waits up to 50 ms for a first stderr line, or, once lines come, until none
-came for 5 ms (polling every 1 ms). A handler that logs nothing on success (GET /product/{id}) therefore
-pays the whole 50 ms on every request: 95% of a request's time through the local cloud.
+1. Every warm invocation of a Python function waits up to 50 ms after the handler returned.
+   The warm worker writes the handler's result to stdout and whatever the handler printed or logged to
+   stderr, which a second thread reads. The two pipes race, so `Worker.invoke` ends with
+   `_drain_stderr_bounded()`: it waits up to 50 ms for a first stderr line, or, once lines come, until
+   none came for 5 ms. A handler that logs nothing on success (GET /product/{id}) pays the whole 50 ms
+   on every request: 90% of a request's time through the local cloud. Reproduction, with a function `f`
+   whose handler is `def handler(event, context): return 1`:
 
-Reproduction (a function whose handler is `def handler(event, context): return 1`):
+       lam = boto3.client("lambda", endpoint_url="http://127.0.0.1:4566")
+       lam.invoke(FunctionName="f", Payload=b"{}")                      # cold start
+       t = time.perf_counter(); lam.invoke(FunctionName="f", Payload=b"{}")
+       print(time.perf_counter() - t)                                   # ~0.055 s; ~0.003 s once patched
 
-    lam = boto3.client("lambda", endpoint_url="http://127.0.0.1:4566")
-    lam.invoke(FunctionName="f", Payload=b"{}")                      # cold start
-    t = time.perf_counter(); lam.invoke(FunctionName="f", Payload=b"{}")
-    print(time.perf_counter() - t)                                   # ~0.055 s; ~0.003 s once patched
+   Workaround: the end of an invocation's output is made explicit instead of guessed. The worker script
+   writes one marker line naming the request to stderr after the handler returned and before the
+   result is flushed to stdout, and the drain takes lines up to that marker (at most 250 ms, MiniStack's
+   own cap). No log line is lost or lands in the next invocation's record, and nothing waits idle.
+   Node.js and `provided` workers keep MiniStack's drain.
 
-The workaround makes the end of an invocation's output explicit instead of guessed: the worker script
-writes one marker line, naming the request, to stderr after the handler returned and before the result
-goes to stdout, and the drain takes lines until that marker (at most 250 ms, MiniStack's own cap). No
-log line is lost or attributed to the next invocation, and there is no idle wait. Node.js and `provided`
-workers keep MiniStack's drain. Should the worker script change upstream, `apply()` fails loudly rather
-than bringing the 50 ms back unnoticed.
+2. An SQS message sent within 50 ms after the previous batch finished waits out the rest of those 50 ms.
+   The event-source-mapping poller sleeps `_ESM_IDLE_WAKE_GAP_SECONDS` (50 ms) after any wake that
+   found no message, to pace wakes from other accounts' queues; the wake a finished batch sends is such
+   a wake. Reproduction: a queue mapped to a function; send a message, wait for the function's effect,
+   send another at once: the second takes ~50 ms longer to reach the function than the first. Checkouts
+   in a row each paid it on the way to their order. Workaround: no gap. Every wake is still one pass
+   over the mappings and no more (the poller waits on an event between passes), and this emulator
+   serves one local stack, not other tenants.
 """
 
 from __future__ import annotations
@@ -48,8 +57,24 @@ DRAIN_CAP_S = 0.250
 _awaited = threading.local()
 
 
+class MiniStackChangedError(RuntimeError):
+    """The installed MiniStack is not the one these workarounds were written for."""
+
+
 def apply() -> None:
-    """Patch MiniStack's Python warm worker in this process (idempotent)."""
+    """Apply both workarounds in this process (idempotent); MiniStack must not be serving yet."""
+    _end_invocations_on_a_marker()
+    _poll_queues_without_idle_gap()
+
+
+def _changed(what: str) -> MiniStackChangedError:
+    return MiniStackChangedError(
+        f"MiniStack's {what} is not the one localcloud/ministack_patches.py was written for (ministack 1.5.33): "
+        "review the workaround against the installed version"
+    )
+
+
+def _end_invocations_on_a_marker() -> None:
     from ministack.core import lambda_runtime
 
     worker_class: Any = lambda_runtime.Worker
@@ -57,17 +82,14 @@ def apply() -> None:
         return
     script: str = lambda_runtime._PYTHON_WORKER_SCRIPT
     if script.count(_ANCHOR) != 1:
-        raise RuntimeError(
-            "MiniStack's Python worker script is not the one localcloud/ministack_patches.py was written for "
-            "(ministack 1.5.33): review the patch against the installed version"
-        )
+        raise _changed("Python worker script")
     lambda_runtime._PYTHON_WORKER_SCRIPT = script.replace(_ANCHOR, _MARKED)
 
     original_invoke = worker_class.invoke
     original_drain = worker_class._drain_stderr_bounded
 
     def invoke(self: Any, event: Any, request_id: str, **kwargs: Any) -> dict[str, Any]:
-        # `_detect_runtime_binary` picks the (patched) Python script for every python* runtime.
+        # The (patched) Python script is the one `_detect_runtime_binary` picks for every python* runtime.
         if type(self) is not worker_class or not str(self.config.get("Runtime", "python3.12")).startswith("python"):
             return original_invoke(self, event, request_id, **kwargs)
         previous = getattr(_awaited, "value", None)
@@ -98,6 +120,14 @@ def apply() -> None:
     worker_class.invoke = invoke
     worker_class._drain_stderr_bounded = drain
     worker_class._localcloud_patched = True
+
+
+def _poll_queues_without_idle_gap() -> None:
+    from ministack.services import lambda_svc
+
+    if not isinstance(getattr(lambda_svc, "_ESM_IDLE_WAKE_GAP_SECONDS", None), float):
+        raise _changed("event source mapping poller")
+    lambda_svc._ESM_IDLE_WAKE_GAP_SECONDS = 0.0  # read by `_poll_loop` on every pass
 
 
 def main() -> None:
