@@ -6,7 +6,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 def _printable(value: str) -> str:
@@ -22,7 +22,13 @@ Printable = AfterValidator(_printable)
 
 # Up to 9,999,999.99: with <= 99 units on <= 50 lines a total stays below 13 significant digits,
 # which the JSON writer prints exactly (handlers.shared.jsonio).
-Money = Annotated[Decimal, Field(ge=0, max_digits=9, decimal_places=2, allow_inf_nan=False)]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=9, decimal_places=2, allow_inf_nan=False),
+    # The API writes money as a JSON number (handlers.shared.jsonio), never as pydantic's default string;
+    # the OpenAPI document's responses must say so.
+    WithJsonSchema({"type": "number", "minimum": 0}, mode="serialization"),
+]
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 ProductId = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_ID_PATTERN)]
