@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
@@ -23,15 +23,15 @@ from handlers.shared.models import USER_NAME_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
 from handlers.shared.settings import require_env
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+
 ORDER_STATUS = "PLACED"
 ORDER_KEY = frozenset({"userName", "orderDate"})
 
 logger = Logger()
 orders = Table(aws.dynamodb(), require_env("ORDER_TABLE_NAME"))
 app = make_resolver(logger)
-# Failed records go back to the queue one by one (ReportBatchItemFailures); even a batch where every record
-# failed is answered that way rather than by raising, so one poison message cannot fail its neighbours.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 UserPath = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_NAME_PATTERN, description="user name")]
 OrderDateQuery = Annotated[
@@ -110,10 +110,26 @@ def place_order(record: SQSRecord) -> None:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "Records" in event:
-        return dict(
-            process_partial_response(event=event, record_handler=place_order, processor=processor, context=context)
-        )
+        return _place_orders(event, context)
     return app.resolve(event, context)
+
+
+def _place_orders(batch: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    processor = _batch_processor()
+    return dict(process_partial_response(event=batch, record_handler=place_order, processor=processor, context=context))
+
+
+@cache
+def _batch_processor() -> BatchProcessor:
+    # Imported by the first SQS batch, not at init: Powertools' batch utility and the parser models it loads
+    # are ~7 % of a cold start, which a container serving HTTP does not need.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    # Failed records go back to the queue one by one (ReportBatchItemFailures); even a batch where every record
+    # failed is answered that way rather than by raising, so one poison message cannot fail its neighbours.
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 # Last statement: the service is initialised (handlers.shared.coldstart).
