@@ -51,7 +51,8 @@ def list_orders(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response
     return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
 
 
-@app.get("/order/<userName>", responses={200: ok_response(Page, "Orders, newest first"), **error_responses()})
+# 404: a path segment the resolver cannot read as a user name (e.g. non-ASCII) matches no route.
+@app.get("/order/<userName>", responses={200: ok_response(Page, "Orders, newest first"), **error_responses(404)})
 def user_orders(
     userName: UserPath,  # noqa: N803 - the route's parameter name
     orderDate: OrderDateQuery = None,  # noqa: N803
