@@ -13,7 +13,7 @@ Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class OrderLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built by the first SQS batch
 
     productId: ProductId  # noqa: N815 - the wire name
     productName: Text  # noqa: N815
@@ -23,7 +23,7 @@ class OrderLine(BaseModel):
 
 
 class CheckoutBasket(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built by the first SQS batch
 
     schemaVersion: Literal[1]  # noqa: N815
     checkoutId: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")]  # noqa: N815

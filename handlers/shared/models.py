@@ -37,14 +37,20 @@ USER_NAME_PATTERN = r"^[A-Za-z0-9._@-]{1,64}$"
 UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=USER_NAME_PATTERN)]
 
 
+# Every model here is built on first use (defer_build), not at import: a cold start builds only the validators its
+# first request needs, and never those of ErrorBody and Page, which only document responses.
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are an error, so a typo is never silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorBody(BaseModel):
     """Every error response."""
+
+    model_config = ConfigDict(defer_build=True)
 
     error: str = Field(description="stable code, e.g. NOT_FOUND")
     message: str = Field(description="what went wrong, for a human")
@@ -53,6 +59,8 @@ class ErrorBody(BaseModel):
 
 class Page(BaseModel):
     """A page of a listing; pass `nextCursor` back as `?cursor=` for the next one (null: no more)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     items: list[dict[str, Any]]
     nextCursor: str | None  # noqa: N815 - the wire name
