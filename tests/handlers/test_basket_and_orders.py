@@ -141,18 +141,19 @@ def test_a_retried_checkout_publishes_the_same_event_and_makes_one_order(call, s
     user = unique("u")
     fill(call, user, products)
     published = []
-    real = services.basket.events.put_events
+    bus = services.basket.events()
+    real = bus.put_events
 
     def put_then_fail(**kwargs):
         published.append(real(**kwargs))
-        raise services.basket.events.exceptions.InternalException({"Error": {"Code": "InternalException"}}, "PutEvents")
+        raise bus.exceptions.InternalException({"Error": {"Code": "InternalException"}}, "PutEvents")
 
     # Given a PutEvents that delivered but answered with an error (the client cannot know which)
-    services.basket.events.put_events = put_then_fail
+    bus.put_events = put_then_fail
     try:
         first = call("POST", "/basket/checkout", contact(user))
     finally:
-        del services.basket.events.put_events
+        del bus.put_events
     assert first.status == 503 and first.json["error"] == "SERVICE_UNAVAILABLE", f"first checkout: {first}"
     assert call("GET", f"/basket/{user}").status == 200, "basket lost after a failed publish"
     # When the client retries
@@ -169,7 +170,7 @@ def test_a_retried_checkout_publishes_the_same_event_and_makes_one_order(call, s
 def test_bus_unavailable_is_503_and_keeps_the_basket(call, services, products, fault):
     user = unique("u")
     basket = fill(call, user, products)
-    with Stubber(services.basket.events) as stub:
+    with Stubber(services.basket.events()) as stub:
         if fault == "raises":
             stub.add_client_error("put_events", "ThrottlingException", http_status_code=400)
         else:
