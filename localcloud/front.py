@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up before its answer (it timed out, or was stopped) is no fault of the front's:
+        # no traceback for it on the console the functions' logs go to.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class Front:
     """A ThreadingHTTPServer on 127.0.0.1:`port` forwarding to the API at `upstream` (an execute-api base URL)."""
@@ -70,7 +77,8 @@ class Front:
         self._openapi = openapi
         self.on_request = on_request or (lambda method, path, status, seconds: None)
         self._openapi_body: bytes | None = None
-        self._local = threading.local()
+        self._idle: list[http.client.HTTPConnection] = []  # last in, first out: the warmest first
+        self._pool_lock = threading.Lock()
         self.server = _Server((HOST, port), _handler_class(self))
         self._thread = threading.Thread(target=self.server.serve_forever, name="front", daemon=True)
 
@@ -94,19 +102,45 @@ class Front:
             self._openapi_body = json.dumps({**document, "servers": [{"url": self.url}]}).encode()
         return self._openapi_body
 
-    def connection(self) -> http.client.HTTPConnection:
-        """One kept-alive connection to the emulator per serving thread."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
-            self._local.conn = conn
-        return conn
+    def forward(
+        self, method: str, target: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """Send one request to the emulator on a kept-alive connection; the response and its whole body.
 
-    def drop_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        Connections are shared by all serving threads, so a client that opens a connection per request
+        (curl, `requests.get`) does not make the emulator accept a new one each time too.
+        """
+        with self._pool_lock:
+            idle = self._idle.pop() if self._idle else None
+        if idle is not None:
+            try:
+                return self._exchange(idle, method, target, body, headers)
+            except ConnectionError:
+                # The emulator closed this idle connection meanwhile without reading the request (its
+                # keep-alive timeout): so it did the others idle as long. Send once more, on a new one.
+                with self._pool_lock:
+                    stale, self._idle = self._idle, []
+                for conn in stale:
+                    conn.close()
+        fresh = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+        return self._exchange(fresh, method, target, body, headers)
+
+    def _exchange(
+        self, conn: http.client.HTTPConnection, method: str, target: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        try:
+            conn.request(method, target, body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except BaseException:
             conn.close()
-            self._local.conn = None
+            raise
+        if response.will_close:
+            conn.close()
+        else:
+            with self._pool_lock:
+                self._idle.append(conn)
+        return response, payload
 
 
 def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
@@ -149,19 +183,11 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             headers["Host"] = f"{front.upstream_host}:{front.upstream_port}"
             if body is not None:
                 headers["Content-Length"] = str(len(body))
-            for attempt in (1, 2):
-                conn = front.connection()
-                try:
-                    conn.request(self.command, front.upstream_prefix + self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    payload = response.read()
-                    break
-                except (ConnectionError, http.client.HTTPException, TimeoutError):
-                    # A kept-alive connection the emulator closed meanwhile: retry once on a new one.
-                    front.drop_connection()
-                    if attempt == 2:
-                        self._error(502, "BAD_GATEWAY", "the local emulator did not answer")
-                        return
+            try:
+                response, payload = front.forward(self.command, front.upstream_prefix + self.path, body, headers)
+            except (ConnectionError, http.client.HTTPException, TimeoutError):
+                self._error(502, "BAD_GATEWAY", "the local emulator did not answer")
+                return
             self.send_response(response.status)
             for name, value in response.getheaders():
                 if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
