@@ -125,7 +125,7 @@ def _place_orders(batch: dict[str, Any], context: LambdaContext) -> dict[str, An
 @cache
 def _batch_processor() -> BatchProcessor:
     # Imported by the first SQS batch, not at init: Powertools' batch utility and the parser models it loads
-    # are ~7 % of a cold start, which a container serving HTTP does not need.
+    # are ~6 % of a cold start, which a container serving HTTP does not need.
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
     # Failed records go back to the queue one by one (ReportBatchItemFailures); even a batch where every record

@@ -2,7 +2,7 @@
 
 The low-level botocore client and the few lines below that convert values to and from DynamoDB's typed
 JSON. boto3's resource API does the same conversions, but loads a second JSON model when it is created, and
-importing boto3 at all (for its TypeSerializer) pulls in s3transfer and multiprocessing: together about 7 % of
+importing boto3 at all (for its TypeSerializer) pulls in s3transfer and multiprocessing: together about 6 % of
 a cold start, for types these services never store (binary, sets). Expressions are plain strings; attribute
 names go through `#placeholders`, so no name can collide with a DynamoDB reserved word.
 """
