@@ -73,10 +73,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         extra_env={
             # The Lambda workers inherit MiniStack's environment: their SDK calls go through the proxy.
             "AWS_ENDPOINT_URL": proxy.url,
-            # MiniStack waits up to 50 ms after each invocation for the function's first log line (its
-            # Worker._drain_stderr_bounded); a function that logs nothing pays all of it. Logging the event
-            # ends that wait within 5 ms: the suite runs several times faster, with the same code paths.
-            "POWERTOOLS_LOGGER_LOG_EVENT": "true",
         },
     )
     front: Front | None = None
