@@ -2,7 +2,8 @@
 
 MiniStack serves an HTTP API under `/_aws/execute-api/<api id>/...` (or on a `<api id>.execute-api.localhost`
 host, which most machines do not resolve). This small threaded proxy puts the API at the root, as API
-Gateway does, and passes method, path, query, headers and body through unchanged, both ways.
+Gateway does, and passes method (any method: the API answers those it has no route for), path, query, headers and body
+through unchanged, both ways.
 """
 
 from __future__ import annotations
@@ -171,10 +172,14 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             else:
                 self._forward()
 
-        def do_HEAD(self) -> None:
-            self._forward()
-
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD  # noqa: N815
+        def __getattr__(self, name: str) -> Callable[[], None]:
+            # BaseHTTPRequestHandler answers a method it has no `do_<METHOD>` for with its own 501 HTML page.
+            # API Gateway takes every method to its routes and answers one no route has with its 404
+            # `{"message":"Not Found"}` (so does MiniStack): every method but GET goes through, and the API,
+            # not the front, says what it does not serve, in the shape the deployed API will.
+            if name.startswith("do_"):
+                return self._forward
+            raise AttributeError(name)
 
         def _forward(self) -> None:
             started = time.perf_counter()

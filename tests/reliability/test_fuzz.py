@@ -45,14 +45,7 @@ def _document() -> dict[str, Any]:
 # Loaded when the module is collected, so each operation is a test of its own. (schemathesis.pytest.from_fixture
 # would load it from the running stack, but schemathesis 4.32.5's lazy loader sets `Function._nodeid`, which
 # pytest 9 no longer has.) The base URL is the running front's, given to each call.
-schema = schemathesis.openapi.from_dict(
-    _document(),
-    # The front cannot forward TRACE or QUERY yet (it answers 501 itself): test_security's
-    # test_an_undeclared_method_is_a_404 tracks that; the fuzz sends every other undeclared method.
-    config=schemathesis.Config.from_dict(
-        {"phases": {"coverage": {"unexpected-methods": ["get", "put", "post", "delete", "options", "patch"]}}}
-    ),
-)
+schema = schemathesis.openapi.from_dict(_document())
 
 
 def _strings(value: Any) -> Iterator[str]:
