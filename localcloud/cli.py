@@ -110,7 +110,7 @@ def up(args: argparse.Namespace) -> None:
             created = seed.seed(front.url)
             _say(f"seeded {len(created)} products")
         _banner(args, deployment, front, server, time.perf_counter() - started)
-        follower = LogFollower(deployment, _say).start()
+        follower = LogFollower(deployment.client("logs"), log_groups(deployment), _say).start()
         stoppers.append(follower.stop)
         while True:
             signal.pause()

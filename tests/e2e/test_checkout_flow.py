@@ -79,3 +79,5 @@ def test_checkout_becomes_exactly_one_order(local_cloud: LocalCloud, http: reque
         (pen["id"], 3),
         (ink["id"], 1),
     ], f"GET /order/{user}: {order}"
+    # And the console shows the consumer's record of it, one readable line prefixed with the function
+    local_cloud.read_until(rf"^ordering\s+\| INFO order placed orderId={order['orderId']}$", deadline=10)
