@@ -72,10 +72,7 @@ def route_table(deployment: Deployment) -> list[tuple[str, str, str]]:
         for i in deployment.resources("aws:apigatewayv2/integration:Integration")
     }
     functions = {
-        str(deployment.outputs[f.urn]["arn"]): str(
-            ((deployment.outputs[f.urn].get("environment") or {}).get("variables") or {}).get("POWERTOOLS_SERVICE_NAME")
-            or deployment.outputs[f.urn]["name"]
-        )
+        str(deployment.outputs[f.urn]["arn"]): deployment.service_of(f)
         for f in deployment.resources("aws:lambda/function:Function")
     }
     rows = []
@@ -92,7 +89,7 @@ def up(args: argparse.Namespace) -> None:
     port = _port(args.port)
     if not emulator.port_is_free(port):
         raise emulator.EmulatorError(
-            f"port {port} on 127.0.0.1 is already in use (choose another with --port or PORT=)"
+            f"port {port} on {emulator.HOST} is already in use (choose another with --port or PORT=)"
         )
     if not (PROJECT_DIR / f"Pulumi.{args.stack}.yaml").is_file():
         raise ValueError(f"no stack {args.stack!r}: {PROJECT_DIR / f'Pulumi.{args.stack}.yaml'} does not exist")

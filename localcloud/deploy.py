@@ -111,6 +111,12 @@ class Deployment:
         keys = [str(self.outputs[r.urn].get("routeKey", r.inputs["routeKey"])) for r in self.resources(_ROUTE)]
         return sorted(keys, key=lambda k: (k.partition(" ")[2], k.partition(" ")[0]))
 
+    def service_of(self, function: Resource) -> str:
+        """The name a user knows a function by: its Powertools service (`product`), else its physical name."""
+        outputs = self.outputs[function.urn]
+        variables = (outputs.get("environment") or {}).get("variables") or {}
+        return str(variables.get("POWERTOOLS_SERVICE_NAME") or outputs["name"])
+
     @property
     def function_names(self) -> list[str]:
         return sorted(str(self.outputs[r.urn]["name"]) for r in self.resources("aws:lambda/function:Function"))

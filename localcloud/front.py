@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from swagger_ui_bundle import swagger_ui_path
 
-HOST = "127.0.0.1"
+from localcloud.emulator import HOST
+
 # Hop-by-hop headers belong to one connection, not to the request (RFC 9110 §7.6.1); Date and Server
 # are written by this server itself.
 _HOP_BY_HOP = {

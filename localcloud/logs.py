@@ -39,10 +39,8 @@ def log_groups(deployment: Deployment) -> dict[str, str]:
     groups = {}
     for fn in deployment.resources("aws:lambda/function:Function"):
         outputs = deployment.outputs[fn.urn]
-        name = str(outputs["name"])
-        group = (outputs.get("loggingConfig") or {}).get("logGroup") or f"/aws/lambda/{name}"
-        service = ((outputs.get("environment") or {}).get("variables") or {}).get("POWERTOOLS_SERVICE_NAME")
-        groups[group] = str(service or name)
+        group = (outputs.get("loggingConfig") or {}).get("logGroup") or f"/aws/lambda/{outputs['name']}"
+        groups[str(group)] = deployment.service_of(fn)
     return groups
 
 
