@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.basket.models import BasketIn, CheckoutIn
 from handlers.shared import aws, coldstart, jsonio
-from handlers.shared.dynamodb import Table
+from handlers.shared.dynamodb import Table, from_wire
 from handlers.shared.errors import ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
@@ -47,7 +47,7 @@ UserPath = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_NAME_PA
 def list_baskets(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     start = decode_cursor(cursor, frozenset({"userName"}))
     result = baskets.scan(Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
-    return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
+    return json_response(200, page([_public(item) for item in result["Items"]], result.get("LastEvaluatedKey")))
 
 
 @app.post("/basket", responses={200: {"description": "The basket as stored"}, **error_responses(413, 415, 422)})
@@ -57,26 +57,39 @@ def put_basket(basket: BasketIn) -> Response[Any]:
     if unknown:
         raise UnprocessableError(f"unknown product(s): {unknown}", details)
     lines = _priced([line.model_dump(exclude_none=True) for line in basket.items], catalogue)
-    result = baskets.update_item(
-        Key={"userName": basket.userName},
-        # One atomic write: a new basket gets an id, a replaced one keeps it; every write is a new version,
-        # and forgets a checkout pinned on the previous version (that one is no longer what will be ordered).
-        UpdateExpression=(
-            "SET basketId = if_not_exists(basketId, :newId), version = if_not_exists(version, :zero) + :one,"
-            " #items = :items, totalPrice = :total, updatedAt = :now REMOVE checkedOutAt"
-        ),
-        ExpressionAttributeNames={"#items": "items"},
-        ExpressionAttributeValues={
-            ":newId": str(uuid.uuid4()),
-            ":zero": 0,
-            ":one": 1,
-            ":items": lines,
-            ":total": _total(lines),
-            ":now": _now(),
-        },
-        ReturnValues="ALL_NEW",
-    )
-    return json_response(200, result["Attributes"])
+    # The SDK sends a write again when its answer is late, and DynamoDB may have applied the first send: the
+    # request's own id, kept on the item, turns that second send into a no-op instead of a second version.
+    write_id = str(uuid.uuid4())
+    try:
+        result = baskets.update_item(
+            Key={"userName": basket.userName},
+            # One atomic write: a new basket gets an id, a replaced one keeps it; every write is a new version,
+            # and forgets a checkout pinned on the previous version (that one is no longer what will be ordered).
+            UpdateExpression=(
+                "SET basketId = if_not_exists(basketId, :newId), version = if_not_exists(version, :zero) + :one,"
+                " #items = :items, totalPrice = :total, updatedAt = :now, writeId = :writeId REMOVE checkedOutAt"
+            ),
+            ConditionExpression="attribute_not_exists(writeId) OR writeId <> :writeId",
+            ExpressionAttributeNames={"#items": "items"},
+            ExpressionAttributeValues={
+                ":newId": str(uuid.uuid4()),
+                ":zero": 0,
+                ":one": 1,
+                ":items": lines,
+                ":total": _total(lines),
+                ":now": _now(),
+                ":writeId": write_id,
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        stored = result["Attributes"]
+    except ClientError as error:
+        if aws.error_code(error) != "ConditionalCheckFailedException":
+            raise
+        # Only this request's earlier send can have set its id: the basket is what that send wrote.
+        stored = from_wire(error.response["Item"])
+    return json_response(200, _public(stored))
 
 
 @app.get("/basket/<userName>", responses={200: {"description": "The basket"}, **error_responses(404)})
@@ -84,7 +97,7 @@ def get_basket(userName: UserPath) -> Response[Any]:  # noqa: N803 - the route's
     item = baskets.get_item(Key={"userName": userName}).get("Item")
     if item is None:
         raise NotFoundError(f"no basket for {userName}")
-    return json_response(200, item)
+    return json_response(200, _public(item))
 
 
 @app.delete("/basket/<userName>", responses={204: {"description": "Deleted"}, **error_responses(404)})
@@ -203,6 +216,11 @@ def events() -> BaseClient:
     """The EventBridge client, built by the first checkout: no other route publishes, and a second client
     would add ~3 % to every cold start."""
     return aws.events()
+
+
+def _public(basket: dict[str, Any]) -> dict[str, Any]:
+    """The basket as the API shows it: without the bookkeeping of idempotent writes."""
+    return {key: value for key, value in basket.items() if key != "writeId"}
 
 
 def _catalogue(product_ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import jsonschema
 import pytest
+import requests
+from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from conftest import LambdaContext
 from helpers import contact, envelope, product_body, sqs_record, unique
@@ -71,6 +73,31 @@ def test_basket_is_priced_from_the_catalogue_exactly(call, products):
     again = fill(call, user, products, (1, 1))
     assert (again["basketId"], again["version"]) == (basket["basketId"], 2)
     assert call("GET", f"/basket/{user}").json == again
+
+
+def test_a_basket_write_sent_twice_by_the_sdk_is_one_version(call, services, products, stack):
+    # Given a basket write whose first send reaches DynamoDB but whose answer is lost, so the SDK sends it again
+    user = unique("u")
+    client = services.basket.baskets.client
+    sends = []
+
+    def answer_lost_once(request, **_):
+        sends.append(request.body)
+        if len(sends) == 1:
+            requests.request(request.method, request.url, headers=dict(request.headers), data=request.body, timeout=5)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    client.meta.events.register_first("before-send.dynamodb.UpdateItem", answer_lost_once)
+    try:
+        # When the basket is written
+        basket = fill(call, user, products)
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.UpdateItem", answer_lost_once)
+    # Then both sends reached the table, yet the basket is at its first version, as answered
+    assert len(sends) == 2, f"UpdateItem sends for the basket of {user}: {len(sends)}"
+    stored = stack.table("basket").get_item(Key={"userName": user})["Item"]
+    assert basket["version"] == stored["version"] == 1, f"basket of {user}: answered {basket}, stored {stored}"
+    assert "writeId" not in basket, f"basket of {user} shows its write bookkeeping: {basket}"
 
 
 def test_client_prices_and_unknown_products_are_rejected(call, products):
