@@ -11,9 +11,11 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTT
 
 # Short timeouts and few retries: a request the dependency cannot serve within a few seconds is better
 # answered with a 503 the client may retry than held until the Lambda timeout turns it into a 502.
-# Worst case per call: 3 attempts x (1 s connect + 2 s read) plus backoff, inside any sane function timeout.
+# Worst case per call on a kept-alive connection: 3 attempts x 2 s read + the standard mode's backoff
+# (at most 1 s, then 2 s) = 9 s, inside the stacks' 10 s function timeout (a new connection adds <= 1 s).
+SDK_ATTEMPTS = 3  # `total_max_attempts` counts the first attempt; botocore's `max_attempts` would not
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS},
     connect_timeout=1,
     read_timeout=2,
     tcp_keepalive=True,
@@ -67,4 +69,13 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-__all__ = ["CLIENT_CONFIG", "BotoCoreError", "ClientError", "dynamodb", "error_code", "events", "is_unavailable"]
+__all__ = [
+    "CLIENT_CONFIG",
+    "SDK_ATTEMPTS",
+    "BotoCoreError",
+    "ClientError",
+    "dynamodb",
+    "error_code",
+    "events",
+    "is_unavailable",
+]

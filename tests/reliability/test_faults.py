@@ -14,15 +14,13 @@ from typing import Any
 import pytest
 from reliability_kit import Cloud, eventually, unique
 
-from handlers.shared.aws import CLIENT_CONFIG
+from handlers.shared.aws import SDK_ATTEMPTS
 from localcloud.faults import aws_error, failed_entries, kill_workers, on_table, throttled
 
 PUT_EVENTS = "AWSEvents.PutEvents"
 PUT_ITEM = "DynamoDB_20120810.PutItem"
 GET_ITEM = "DynamoDB_20120810.GetItem"
 UPDATE_ITEM = "DynamoDB_20120810.UpdateItem"
-# botocore's `retries.max_attempts` counts the retries, not the first attempt (`total_max_attempts` would).
-SDK_ATTEMPTS = 1 + int(CLIENT_CONFIG.retries["max_attempts"])  # type: ignore[index]
 
 
 def _basket(cloud: Cloud, prefix: str, price: str = "12.50", quantity: int = 2) -> tuple[str, dict[str, Any]]:
