@@ -254,6 +254,17 @@ def _reads(data: dict[str, Any]) -> list[str]:
 
 def _throughput(data: dict[str, Any]) -> list[str]:
     rps, checkout = data["get_product"], data["checkout"]
+    warm_up = data.get("warm_up")  # absent from results written before the warm-up existed
+    warm_rows = []
+    if warm_up:
+        seen = warm_up["workers_seen"]
+        warm_rows.append(
+            [
+                f"warm-up to {warm_up['workers_wanted']} product workers (not timed below)",
+                f"{seen if seen is not None else 'uncounted'} workers after {warm_up['rounds']} round(s), "
+                f"{warm_up['seconds']} s; slowest request (a worker's cold start) {warm_up['latency_ms']['max']} ms",
+            ]
+        )
     return [
         "## 4. Through the local cloud (loopback HTTP -> MiniStack HTTP API -> functions)",
         "",
@@ -261,6 +272,7 @@ def _throughput(data: dict[str, Any]) -> list[str]:
             ["figure", "value"],
             [
                 ["startup to first `GET /product` served", f"{data['startup_seconds']} s"],
+                *warm_rows,
                 [
                     f"GET /product/{{id}}: {rps['requests']} requests over {rps['threads']} threads",
                     f"{rps['requests_per_second']} req/s "

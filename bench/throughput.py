@@ -4,6 +4,11 @@
 MiniStack's HTTP API data plane to the deployed functions. Two figures: requests/s of
 `GET /product/{id}` from a few client threads (a bounded number of requests), and how long a checkout
 takes to become an order visible at `GET /order/{userName}` (bus -> queue -> consumer -> table).
+
+MiniStack gives each concurrent invocation its own worker process, as Lambda gives it an execution
+environment, and a new worker is a cold start. Before timing, the product function is warmed to one
+worker per client thread, so the requests/s are warm throughput; the warm-up's cold starts are
+reported beside it.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +37,20 @@ READY_DEADLINE_S = 180.0  # graph capture + deploying every resource on a cold m
 ORDER_DEADLINE_S = 30.0
 POLL_INTERVAL_S = 0.005
 STOP_DEADLINE_S = 20.0
+WARM_DEADLINE_S = 60.0  # a worker's cold start is ~0.3 s; this bounds a machine that is very busy
+WARM_ROUNDS_MAX = 20
+WARM_ROUNDS_WITHOUT_PROC = 3  # where worker processes cannot be counted, rounds are all we can do
+
+
+@dataclass(frozen=True)
+class LocalCloud:
+    url: str
+    pid: int  # of `python -m localcloud up`; MiniStack and its function workers run below it
 
 
 @contextmanager
-def local_cloud(log_dir: Path) -> Iterator[str]:
-    """Start the local cloud on a free loopback port; yield its URL once it serves `GET /product`."""
+def local_cloud(log_dir: Path) -> Iterator[LocalCloud]:
+    """Start the local cloud on a free loopback port; yield it once it serves `GET /product`."""
     from localcloud.emulator import free_port
 
     port = free_port()
@@ -55,7 +70,7 @@ def local_cloud(log_dir: Path) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(process, url, log_path)
-            yield url
+            yield LocalCloud(url, process.pid)
         finally:
             _stop(process)
 
@@ -91,6 +106,92 @@ def _tail(path: Path, chars: int = 1500) -> str:
         return path.read_text(errors="replace")[-chars:]
     except OSError:
         return "(no log)"
+
+
+def lambda_workers(root_pid: int, function_name: str) -> int | None:
+    """How many worker processes of the function run below `root_pid`; None where /proc cannot tell.
+
+    MiniStack runs each execution environment as `python <tmp>/ministack-lambda-<name>-XXXX/_worker.py`.
+    The emulator says nothing about its pool over HTTP, so the process table is where to count it, and
+    only below our own local cloud: other MiniStacks may be running on the machine.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    children: dict[int, list[int]] = {}
+    commands: dict[int, bytes] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the command name in (...) may hold spaces
+        children.setdefault(parent, []).append(int(entry.name))
+    marker = f"/ministack-lambda-{function_name}-".encode()
+    found, stack = 0, list(children.get(root_pid, []))
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        command = commands.get(pid, b"")
+        found += marker in command and command.rstrip(b"\0").endswith(b"/_worker.py")
+    return found
+
+
+def warm_workers(target: str, workers: int, count: Callable[[], int | None]) -> dict[str, Any]:
+    """Rounds of `workers` concurrent requests, released together, until `count()` reaches `workers`.
+
+    A request that finds every worker busy makes MiniStack start another, so a round can add up to
+    `workers - 1`; the rounds stop at the count, at WARM_ROUNDS_MAX or at WARM_DEADLINE_S, whichever
+    comes first, and the figures say which.
+    """
+    barrier = threading.Barrier(workers)
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def one_request(session: requests.Session) -> None:
+        barrier.wait(timeout=WARM_DEADLINE_S)
+        started = time.perf_counter()
+        try:
+            response = session.get(target, timeout=30)
+            detail = "" if response.status_code == 200 else f"{response.status_code} {response.text[:200]}"
+        except requests.RequestException as exc:
+            detail = repr(exc)
+        with lock:
+            latencies.append((time.perf_counter() - started) * 1000)
+            if detail:
+                failures.append(detail)
+
+    sessions = [requests.Session() for _ in range(workers)]
+    started = time.perf_counter()
+    deadline = time.monotonic() + WARM_DEADLINE_S
+    rounds, seen = 0, count()
+    max_rounds = WARM_ROUNDS_MAX if seen is not None else WARM_ROUNDS_WITHOUT_PROC
+    try:
+        while rounds < max_rounds and time.monotonic() < deadline and (seen is None or seen < workers):
+            pool = [threading.Thread(target=one_request, args=(session,)) for session in sessions]
+            for thread in pool:
+                thread.start()
+            for thread in pool:
+                thread.join()
+            rounds += 1
+            seen = count()
+    finally:
+        for session in sessions:
+            session.close()
+    if failures:
+        raise RuntimeError(f"{len(failures)} warm-up GET /product/{{id}} failed, e.g. {failures[0]}")
+    return {
+        "workers_wanted": workers,
+        "workers_seen": seen,  # None: not countable here, so the rounds were a fixed number
+        "rounds": rounds,
+        "seconds": round(time.perf_counter() - started, 3),
+        # The slowest requests of the warm-up are the workers' cold starts through the whole path.
+        "latency_ms": summary(latencies),
+    }
 
 
 def requests_per_second(url: str, product_id: str, total: int, threads: int) -> dict[str, Any]:
@@ -174,15 +275,21 @@ def checkout_to_order(url: str, product_id: str, checkouts: int) -> dict[str, An
 
 def run(ctx: Context) -> dict[str, Any]:
     started = time.perf_counter()
-    with local_cloud(ctx.log_dir) as url:
+    product_function = stack.functions(ctx)["product"].name
+    threads = ctx.sizes.rps_threads
+    with local_cloud(ctx.log_dir) as cloud:
+        url = cloud.url
         ready_s = time.perf_counter() - started
         response = requests.post(f"{url}/product", json=product_body(1), timeout=10)
         if response.status_code != 201:
             raise RuntimeError(f"POST /product answered {response.status_code}: {response.text[:300]}")
         product_id = response.json()["id"]
-        requests.get(f"{url}/product/{product_id}", timeout=10)  # the function's cold start is section 1's
+        warm_up = warm_workers(
+            f"{url}/product/{product_id}", threads, lambda: lambda_workers(cloud.pid, product_function)
+        )
         return {
             "startup_seconds": round(ready_s, 2),
-            "get_product": requests_per_second(url, product_id, ctx.sizes.rps_requests, ctx.sizes.rps_threads),
+            "warm_up": warm_up,
+            "get_product": requests_per_second(url, product_id, ctx.sizes.rps_requests, threads),
             "checkout": checkout_to_order(url, product_id, ctx.sizes.checkouts),
         }
