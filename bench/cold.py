@@ -1,8 +1,10 @@
 """Section 1: cold init. A fresh Python process imports a handler and serves its first request.
 
 Every variant runs the same wrapper script in a new interpreter, so the differences between them are
-what each variant adds: the interpreter alone, `import boto3`, boto3 plus one client, the handler
-module's import, and the import plus the first request served against MiniStack.
+what each variant adds: the interpreter alone, `import boto3`, boto3 plus one client, botocore plus one
+client (what the handlers build on), the handler module's import, and the import plus the first
+request served against MiniStack. The variants run in interleaved rounds (each once per round), so a
+floor and a handler see the same background load and their ratio holds on a busy machine.
 `wall_ms` runs from spawning the process to reading its result line (interpreter start included,
 teardown excluded), which is what "fresh process -> first request served" means in DESIGN §10;
 `in_process_ms` is the same span measured inside the process, without interpreter start.
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from bench import stack
@@ -38,6 +41,9 @@ if stage == "boto3":
 elif stage == "boto3_client":
     import boto3
     boto3.client("dynamodb")
+elif stage == "botocore_client":
+    import botocore.session
+    botocore.session.get_session().create_client("dynamodb")
 elif stage in ("import", "first_request"):
     import importlib
     module_name, _, attr = os.environ["BENCH_HANDLER"].rpartition(".")
@@ -106,13 +112,34 @@ def base_env(endpoint: str) -> dict[str, str]:
     return env
 
 
-def measure(env: dict[str, str], runs: int, warmup: bool, expect_status: int | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    env: dict[str, str]
+    expect_status: int | None = None  # the first request's status, for the variants that serve one
+
+
+def measure(variants: list[Variant], runs: int, warmup: bool) -> dict[str, dict[str, Any]]:
+    """Median and spread of each variant over `runs` rounds; every round runs every variant once, in turn.
+
+    Round by round rather than variant by variant: background load that comes and goes (MiniStack,
+    other processes on the machine) then lands on floors and handlers alike instead of on whichever
+    variant happened to run while it lasted.
+    """
     if warmup:
-        run_once(env)  # writes the .pyc files and warms the page cache; Lambda's disk is warm too
-    samples = [run_once(env) for _ in range(runs)]
+        for variant in variants:
+            run_once(variant.env)  # writes the .pyc files and warms the page cache; Lambda's disk is warm too
+    samples: dict[str, list[dict[str, Any]]] = {variant.key: [] for variant in variants}
+    for _ in range(runs):
+        for variant in variants:
+            samples[variant.key].append(run_once(variant.env))
+    return {variant.key: _figures(variant, samples[variant.key]) for variant in variants}
+
+
+def _figures(variant: Variant, samples: list[dict[str, Any]]) -> dict[str, Any]:
     statuses = {s.get("status") for s in samples}
-    if expect_status is not None and statuses != {expect_status}:
-        raise AssertionError(f"{env.get('BENCH_HANDLER')}: first request answered {statuses}, expected {expect_status}")
+    if variant.expect_status is not None and statuses != {variant.expect_status}:
+        raise AssertionError(f"{variant.key}: first request answered {statuses}, expected {variant.expect_status}")
     figures: dict[str, Any] = {
         "wall_ms": summary([s["wall_ms"] for s in samples]),
         "in_process_ms": summary([s["in_process_ms"] for s in samples]),
@@ -203,28 +230,42 @@ def run(ctx: Context) -> dict[str, Any]:
     env = base_env(deployment.endpoint)
 
     baselines = {
-        "python": measure({**env, "BENCH_STAGE": "python"}, runs, warmup),
-        "import boto3": measure({**env, "BENCH_STAGE": "boto3"}, runs, warmup),
-        "import boto3 + one client": measure({**env, "BENCH_STAGE": "boto3_client"}, runs, warmup),
+        "python": "python",
+        "import boto3": "boto3",
+        "import boto3 + one client": "boto3_client",
+        "import botocore + one client": "botocore_client",
     }
-    per_function: dict[str, Any] = {}
+    variants = [Variant(name, {**env, "BENCH_STAGE": stage}) for name, stage in baselines.items()]
+    function_envs: dict[str, dict[str, str]] = {}
     for service, fn in functions.items():
         fn_env = {**env, **stack.handler_env(fn, deployment.endpoint), "BENCH_HANDLER": fn.handler}
+        function_envs[service] = fn_env
         route, param = FIRST_REQUESTS[service]
         event = http_event(route.split()[0], route, path_params={param: params[service]})
-        per_function[service] = {
-            "function": fn.name,
-            "first_request": route,
-            "import_only": measure({**fn_env, "BENCH_STAGE": "import"}, runs, warmup),
-            "first_request_served": measure(
-                {**fn_env, "BENCH_STAGE": "first_request", "BENCH_EVENT": json.dumps(event)}, runs, warmup, 200
+        variants += [
+            Variant(f"{service} import_only", {**fn_env, "BENCH_STAGE": "import"}),
+            Variant(
+                f"{service} first_request_served",
+                {**fn_env, "BENCH_STAGE": "first_request", "BENCH_EVENT": json.dumps(event)},
+                expect_status=200,
             ),
-            "importtime": import_breakdown(fn_env, fn.module),
-        }
+        ]
+    measured = measure(variants, runs, warmup)
     return {
         "runs": runs,
         "warmup_run_discarded": warmup,
-        "baselines": baselines,
-        "functions": per_function,
-        "note": "wall_ms: spawn -> result line read (interpreter start included). Figures in ms.",
+        "interleaved": True,
+        "baselines": {name: measured[name] for name in baselines},
+        "functions": {
+            service: {
+                "function": fn.name,
+                "first_request": FIRST_REQUESTS[service][0],
+                "import_only": measured[f"{service} import_only"],
+                "first_request_served": measured[f"{service} first_request_served"],
+                "importtime": import_breakdown(function_envs[service], fn.module),
+            }
+            for service, fn in functions.items()
+        },
+        "note": "wall_ms: spawn -> result line read (interpreter start included). Figures in ms. "
+        "Rounds interleaved: each round runs every variant once.",
     }

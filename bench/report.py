@@ -133,6 +133,11 @@ def _cold(data: dict[str, Any]) -> list[str]:
         "## 1. Cold init (ms; median and interquartile range over "
         f"{data['runs']} fresh processes{', after one discarded warm-up' if data['warmup_run_discarded'] else ''})",
         "",
+        *(
+            ["Rounds interleaved: each round starts every variant below once, so all see the same load.", ""]
+            if data.get("interleaved")
+            else []
+        ),
         "`wall` runs from spawning the interpreter to the result line; `in-process` starts after the interpreter.",
         "",
     ]
@@ -172,8 +177,8 @@ def _cold(data: dict[str, Any]) -> list[str]:
     rows.append(["**total**", *[data["functions"][s]["importtime"]["total_ms"] for s in services]])
     out += _table(["package", *services], rows)
     out += [
-        "A handler module's own self time includes what its body runs at import (building its boto3 resource,",
-        "registering routes), not only its imports. The heaviest imports by cumulative time:",
+        "A handler module's own self time includes what its body runs at import (registering routes, declaring",
+        "models), not only its imports. The heaviest imports by cumulative time:",
         "",
     ]
     for service in services:
