@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench import cold, cost, package, reads, report, stack, throughput, warm
-from bench.harness import Context, Section, Sizes, meta, run_sections
+from bench.harness import Context, Section, Sizes, load_average, meta, run_sections
 
 # Order matters: sections 1-3 share one deployed MiniStack (3 grows the tables, so it comes last of
 # them); 6 prices what 1 and 2 measured.
@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=Path(tempfile.mkdtemp(prefix="bench-logs-")),
     )
     sections = [(name, fn) for name, fn in SECTIONS if not args.only or name in args.only]
-    started_at, started = dt.datetime.now(dt.UTC), time.perf_counter()
+    started_at, started, load_at_start = dt.datetime.now(dt.UTC), time.perf_counter(), load_average()
     try:
         recorded = run_sections(ctx, sections)
     finally:
         ctx.close()
     results = {
-        "meta": meta(ctx, started_at, time.perf_counter() - started),
+        "meta": meta(ctx, started_at, time.perf_counter() - started, load_at_start),
         "reference": report.REFERENCE,
         "sections": recorded,
     }

@@ -164,7 +164,17 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def meta(ctx: Context, started_at: dt.datetime, seconds: float) -> dict[str, Any]:
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages: how busy the machine was, since the figures share its cores."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def meta(
+    ctx: Context, started_at: dt.datetime, seconds: float, load_at_start: list[float] | None = None
+) -> dict[str, Any]:
     return {
         "results_version": RESULTS_VERSION,
         "date": started_at.isoformat(timespec="seconds"),
@@ -172,6 +182,7 @@ def meta(ctx: Context, started_at: dt.datetime, seconds: float) -> dict[str, Any
         "seconds": round(seconds, 1),
         "sizes": asdict(ctx.sizes),
         "machine": machine(),
+        "load_average": {"start": load_at_start, "end": load_average()},
         "packages": package_versions(),
         "command": "python -m bench" + (" --smoke" if ctx.smoke else ""),
     }

@@ -96,6 +96,17 @@ def headline(results: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def _load_line(load: dict[str, Any] | None) -> list[str]:
+    if not load or not load.get("start") or not load.get("end"):
+        return []
+    start, end = load["start"], load["end"]
+    return [
+        f"Load average (1/5/15 min): {' / '.join(map(str, start))} at the start, "
+        f"{' / '.join(map(str, end))} at the end.",
+        "",
+    ]
+
+
 def render(results: dict[str, Any]) -> str:
     meta = results["meta"]
     m = meta["machine"]
@@ -108,6 +119,7 @@ def render(results: dict[str, Any]) -> str:
         f"Machine: {m['cpu_model']}, {m['cores']} cores, {m['arch']}, {m['os']}, "
         f"{m['python_implementation']} {m['python']}.",
         "",
+        *_load_line(meta.get("load_average")),
         "Packages: " + ", ".join(f"{k} {v}" for k, v in meta["packages"].items()) + ".",
         "",
         "## Against the reference (DESIGN §10)",
