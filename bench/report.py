@@ -236,13 +236,13 @@ def _warm(data: dict[str, Any]) -> list[str]:
         "p99 / GetItem",
         "AWS calls per request",
         "items read",
-        "in boto3 calls",
+        "in SDK calls",
     ]
     out += _table(header, rows)
     out += [
         "Each route call follows one GetItem floor call (interleaved, so both see the same background load); the",
         "ratios divide by that route's own floor. The SQS row is one batch; its call columns are per message.",
-        "`in boto3 calls` is the share of the handler's time spent inside boto3 calls (round trip plus boto3's",
+        "`in SDK calls` is the share of the handler's time spent inside botocore's API calls (round trip plus",
         "(de)serialising); the rest is its own code: routing, validation, Powertools, logging.",
         "",
     ]

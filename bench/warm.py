@@ -206,7 +206,8 @@ def run(ctx: Context) -> dict[str, Any]:
                 "ratio_p99_to_getitem": round(fig["p99"] / floor_fig["p99"], 2),
                 # per message for the SQS batch: what one order costs
                 "aws_per_request": _per_request(usage, len(extra) * case.per_message),
-                # The rest is the handler's own code: routing, validation, Powertools, logging.
+                # In botocore's API calls; the rest is the handler's own code: routing, validation, Powertools,
+                # logging. (The key keeps its first name, so older results files still read.)
                 "in_boto3_share": round(usage.call_ms / metered_ms, 2) if metered_ms else None,
             }
         except Exception as exc:  # one broken route must not hide the others' figures
