@@ -102,7 +102,8 @@ def test_every_figure_is_a_finite_non_negative_number(run: dict[str, Any]) -> No
 
 def test_cold_init_times_every_function_next_to_the_boto3_floor(run: dict[str, Any]) -> None:
     cold = data(run, "cold_init")
-    for name in ("python", "import boto3", "import boto3 + one client"):
+    assert cold["interleaved"], "cold init variants should run in interleaved rounds"
+    for name in ("python", "import boto3", "import boto3 + one client", "import botocore + one client"):
         assert_latency(cold["baselines"][name]["wall_ms"], f"cold baseline {name!r}")
     assert set(cold["functions"]) == {"product", "basket", "ordering"}
     for service, fn in cold["functions"].items():
@@ -158,6 +159,12 @@ def test_local_cloud_serves_requests_and_turns_checkouts_into_orders(run: dict[s
     assert local["get_product"]["requests_per_second"] > 0
     assert_latency(local["get_product"]["latency_ms"], "GET /product/{id} through the local cloud")
     assert local["checkout"]["checkout_to_order_ms"]["n"] == sizes["checkouts"]
+    warm_up = local["warm_up"]
+    # The measured requests run on warm workers only: one per client thread, counted before timing.
+    assert warm_up["workers_wanted"] == sizes["rps_threads"], f"warm-up aimed at {warm_up['workers_wanted']}"
+    if warm_up["workers_seen"] is not None:  # None only where /proc cannot be read
+        assert warm_up["workers_seen"] >= sizes["rps_threads"], f"warm-up left {warm_up}"
+    assert warm_up["latency_ms"]["n"] == warm_up["rounds"] * sizes["rps_threads"], f"warm-up requests: {warm_up}"
     assert_latency(local["checkout"]["checkout_to_order_ms"], "checkout -> order")
 
 
