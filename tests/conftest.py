@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from localcloud import emulator
 
@@ -21,6 +22,20 @@ for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_SHARED
     os.environ.pop(_key, None)
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+# Every property test is deterministic (derandomized, no example database carried between runs) and has no
+# per-example deadline: examples that start servers or cross the emulator vary in time, not in outcome.
+# Suites that want another budget say so with their own @settings.
+settings.register_profile(
+    "ecommerce",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("ecommerce")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 
 def product_body(**overrides: Any) -> dict[str, Any]:
@@ -42,3 +47,75 @@ def envelope(detail: dict[str, Any]) -> dict[str, Any]:
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "CheckoutBasket", "source": "ecommerce.basket",
             "account": "000000000000", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
             "detail": detail}
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-fn"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:test-fn"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text, parse_float=Decimal) if self.text else None
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.text[:300]}"
+
+
+def http_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    query: dict[str, str] | None = None,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API event, payload format 2.0, as the service integration delivers it."""
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body, default=str))
+    all_headers = {"content-type": "application/json", **(headers or {})} if text is not None else dict(headers or {})
+    if base64_body and text is not None:
+        text = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode()
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": all_headers,
+        **({"queryStringParameters": dict(query)} if query else {}),
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "api",
+            "domainName": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Jan/2025:00:00:00 +0000",
+            "timeEpoch": 1735689600000,
+        },
+        **({"body": text, "isBase64Encoded": base64_body} if text is not None else {"isBase64Encoded": False}),
+    }
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> Reply:
+    response = module.handler(event, LambdaContext())
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    return Reply(int(response["statusCode"]), headers, body)

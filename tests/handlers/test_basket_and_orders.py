@@ -11,8 +11,7 @@ import pytest
 import requests
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
-from conftest import LambdaContext
-from helpers import contact, envelope, product_body, sqs_record, unique
+from helpers import LambdaContext, contact, envelope, product_body, sqs_record, unique
 
 from localcloud.graph import PROJECT_DIR
 

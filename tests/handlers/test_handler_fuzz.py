@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import http_event, invoke
+from helpers import http_event, invoke
 from hypothesis import given
 from hypothesis import strategies as st
 

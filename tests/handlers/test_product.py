@@ -157,7 +157,7 @@ def test_a_body_over_64_kib_is_413(call):
 
 
 def test_a_base64_body_that_is_not_utf8_is_400(call, services):
-    from conftest import http_event, invoke
+    from helpers import http_event, invoke
 
     event = http_event("POST", "/product", raw_body="x")
     event.update(body="//79/A==", isBase64Encoded=True)
