@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 import requests
+from cloud_kit import LocalCloud
 
+from localcloud.polling import eventually
 from localcloud.seed import CATALOGUE
-from tests.e2e.conftest import LocalCloud, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from cloud_kit import PROJECT_DIR, start_local_cloud, stop_local_cloud
 
 from localcloud.deploy import UnknownResourceTypeError, deploy
 from localcloud.graph import Resource, capture
-from tests.e2e.conftest import PROJECT_DIR, eventually, start_local_cloud, stop_local_cloud
+from localcloud.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cloud_kit import LocalCloud
 
 from localcloud.graph import Graph
-from tests.e2e.conftest import LocalCloud, eventually
+from localcloud.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

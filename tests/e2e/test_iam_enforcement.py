@@ -12,11 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from cloud_kit import LocalCloud
 
 from localcloud import emulator
 from localcloud.deploy import deploy
 from localcloud.graph import Graph, Resource, capture
-from tests.e2e.conftest import LocalCloud, eventually
+from localcloud.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -11,10 +11,9 @@ import contextlib
 import json
 import re
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from localcloud.deploy import Deployment
 from localcloud.emulator import Emulator
 from localcloud.faults import FaultProxy
 from localcloud.front import Front
+from localcloud.polling import eventually
 
 T = TypeVar("T")
 
@@ -54,17 +54,6 @@ def leaks(body: str, echoed: Iterable[str] = ()) -> list[str]:
         body = body.replace(value, "")
     return sorted({match.group(0) for match in _LEAKS.finditer(body)})
 
-
-def eventually(probe: Callable[[], T | None], *, what: str, deadline: float = 30.0, interval: float = 0.1) -> T:
-    """Poll `probe` until it returns something other than None; after `deadline` s fail, naming `what`."""
-    end = time.monotonic() + deadline
-    while True:
-        result = probe()
-        if result is not None:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"{what}: not within {deadline:.0f} s")
-        time.sleep(interval)
 
 
 def unique(prefix: str) -> str:

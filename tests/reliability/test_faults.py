@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from reliability_kit import Cloud, eventually, unique
+from reliability_kit import Cloud, unique
 
 from handlers.shared.aws import SDK_ATTEMPTS
 from localcloud.faults import aws_error, failed_entries, kill_workers, on_table, throttled
+from localcloud.polling import eventually
 
 PUT_EVENTS = "AWSEvents.PutEvents"
 PUT_ITEM = "DynamoDB_20120810.PutItem"
