@@ -17,11 +17,12 @@ $(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
 dev: $(STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m localcloud up --stack $(STACK) --port $(PORT) $(ARGS)
 
-test: $(STAMP)  ## every test suite: infra graph, handlers, e2e, reliability, bench smoke
+test: lint  ## lint, then every test suite: infra graph, handlers, e2e, reliability, bench smoke
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint + format) and mypy, as configured in pyproject.toml
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: $(STAMP)  ## full benchmarks -> bench/results.json and bench/RESULTS.md (about 2 minutes)

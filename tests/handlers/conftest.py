@@ -67,8 +67,7 @@ def deployment(ministack: emulator.Emulator) -> Deployment:
 def stack(deployment: Deployment) -> Stack:
     """Physical names of what the handlers use, and clients to inspect it."""
     names = {
-        service: deployment.name_of("aws:dynamodb/table:Table", logical)
-        for service, logical in _SERVICE_TABLES.items()
+        service: deployment.name_of("aws:dynamodb/table:Table", logical) for service, logical in _SERVICE_TABLES.items()
     }
     names["bus"] = deployment.name_of("aws:cloudwatch/eventBus:EventBus")
     (rule,) = deployment.graph.of_type("aws:cloudwatch/eventRule:EventRule")

@@ -13,13 +13,26 @@ from urllib.parse import urlencode
 
 
 def product_body(**overrides: Any) -> dict[str, Any]:
-    return {"name": "Lamp", "description": "A lamp", "imageFile": "lamp.png", "price": 12.5, "category": "home",
-            **overrides}
+    return {
+        "name": "Lamp",
+        "description": "A lamp",
+        "imageFile": "lamp.png",
+        "price": 12.5,
+        "category": "home",
+        **overrides,
+    }
 
 
 def contact(user_name: str, **overrides: Any) -> dict[str, Any]:
-    return {"userName": user_name, "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com",
-            "address": "1 Analytical St", "paymentMethod": "CARD", **overrides}
+    return {
+        "userName": user_name,
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "address": "1 Analytical St",
+        "paymentMethod": "CARD",
+        **overrides,
+    }
 
 
 def unique(prefix: str) -> str:
@@ -32,8 +45,12 @@ def sqs_record(body: Any, message_id: str | None = None) -> dict[str, Any]:
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": "rh",
         "body": body if isinstance(body, str) else json.dumps(body, default=str),
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-                       "ApproximateFirstReceiveTimestamp": "0"},
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "0",
+            "SenderId": "x",
+            "ApproximateFirstReceiveTimestamp": "0",
+        },
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
@@ -44,9 +61,17 @@ def sqs_record(body: Any, message_id: str | None = None) -> dict[str, Any]:
 
 def envelope(detail: dict[str, Any]) -> dict[str, Any]:
     """An EventBridge event as the rule delivers it to the queue."""
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "CheckoutBasket", "source": "ecommerce.basket",
-            "account": "000000000000", "time": "2025-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
-            "detail": detail}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CheckoutBasket",
+        "source": "ecommerce.basket",
+        "account": "000000000000",
+        "time": "2025-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
 
 
 @dataclass

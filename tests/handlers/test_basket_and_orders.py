@@ -101,8 +101,9 @@ def test_a_basket_write_sent_twice_by_the_sdk_is_one_version(call, services, pro
 
 def test_client_prices_and_unknown_products_are_rejected(call, products):
     user = unique("u")
-    sneaky = call("POST", "/basket", {"userName": user, "items": [{"productId": products[0]["id"], "quantity": 1,
-                                                                     "price": 0}]})
+    sneaky = call(
+        "POST", "/basket", {"userName": user, "items": [{"productId": products[0]["id"], "quantity": 1, "price": 0}]}
+    )
     assert sneaky.status == 422, f"POST /basket with a client price: {sneaky}"
     missing = unique("nope")
     unknown = call("POST", "/basket", {"userName": user, "items": [{"productId": missing, "quantity": 1}]})
@@ -112,8 +113,9 @@ def test_client_prices_and_unknown_products_are_rejected(call, products):
 
 @pytest.mark.parametrize("quantity", [0, 100, 1.5, "2"])
 def test_quantity_must_be_1_to_99(call, products, quantity):
-    reply = call("POST", "/basket", {"userName": unique("u"), "items": [{"productId": products[0]["id"],
-                                                                          "quantity": quantity}]})
+    reply = call(
+        "POST", "/basket", {"userName": unique("u"), "items": [{"productId": products[0]["id"], "quantity": quantity}]}
+    )
     assert reply.status == 422, f"quantity {quantity!r}: {reply}"
 
 
@@ -200,8 +202,10 @@ def test_bus_unavailable_is_503_and_keeps_the_basket(call, services, products, f
         if fault == "raises":
             stub.add_client_error("put_events", "ThrottlingException", http_status_code=400)
         else:
-            stub.add_response("put_events", {"FailedEntryCount": 1, "Entries": [
-                {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]})
+            stub.add_response(
+                "put_events",
+                {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]},
+            )
         reply = call("POST", "/basket/checkout", contact(user))
     assert reply.status == 503 and set(reply.json) == {"error", "message"}, f"checkout with PutEvents {fault}: {reply}"
     kept = call("GET", f"/basket/{user}").json
@@ -279,7 +283,16 @@ def test_orders_newest_first_and_paged(call, services):
 def _detail(user: str, at: str) -> dict:
     import uuid
 
-    return {"schemaVersion": 1, "checkoutId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{user}{at}")), "userName": user,
-            "items": [{"productId": "p1", "productName": "P", "quantity": 3, "price": Decimal("0.10")}],
-            "totalPrice": Decimal("0.30"), "firstName": "A", "lastName": "B", "email": "a@b.co", "address": "x",
-            "paymentMethod": "CARD", "checkedOutAt": at}
+    return {
+        "schemaVersion": 1,
+        "checkoutId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{user}{at}")),
+        "userName": user,
+        "items": [{"productId": "p1", "productName": "P", "quantity": 3, "price": Decimal("0.10")}],
+        "totalPrice": Decimal("0.30"),
+        "firstName": "A",
+        "lastName": "B",
+        "email": "a@b.co",
+        "address": "x",
+        "paymentMethod": "CARD",
+        "checkedOutAt": at,
+    }

@@ -12,22 +12,41 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.handlers
 
 ROUTES = [
-    ("product", "GET", "/product"), ("product", "POST", "/product"), ("product", "GET", "/product/{}"),
-    ("product", "PUT", "/product/{}"), ("product", "DELETE", "/product/{}"),
-    ("basket", "GET", "/basket"), ("basket", "POST", "/basket"), ("basket", "GET", "/basket/{}"),
-    ("basket", "DELETE", "/basket/{}"), ("basket", "POST", "/basket/checkout"),
-    ("ordering", "GET", "/order"), ("ordering", "GET", "/order/{}"),
+    ("product", "GET", "/product"),
+    ("product", "POST", "/product"),
+    ("product", "GET", "/product/{}"),
+    ("product", "PUT", "/product/{}"),
+    ("product", "DELETE", "/product/{}"),
+    ("basket", "GET", "/basket"),
+    ("basket", "POST", "/basket"),
+    ("basket", "GET", "/basket/{}"),
+    ("basket", "DELETE", "/basket/{}"),
+    ("basket", "POST", "/basket/checkout"),
+    ("ordering", "GET", "/order"),
+    ("ordering", "GET", "/order/{}"),
 ]
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.sampled_from(["name", "price", "category", "userName", "items", "productId", "quantity", "email", "id"])
-    | st.text(max_size=8), inner, max_size=6), max_leaves=20)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["name", "price", "category", "userName", "items", "productId", "quantity", "email", "id"])
+            | st.text(max_size=8),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=20,
+)
 bodies = json_values.map(json.dumps) | st.text(max_size=200) | st.binary(max_size=50).map(lambda b: b.decode("latin-1"))
-segments = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="/?#"), min_size=1,
-                   max_size=70)
-queries = st.dictionaries(st.sampled_from(["limit", "cursor", "category", "orderDate", "x"]),
-                          st.text(max_size=30), max_size=3)
+segments = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="/?#"), min_size=1, max_size=70
+)
+queries = st.dictionaries(
+    st.sampled_from(["limit", "cursor", "category", "orderDate", "x"]), st.text(max_size=30), max_size=3
+)
 content_types = st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", ""])
 
 
@@ -41,9 +60,13 @@ def _assert_clean(reply, what):
 
 @pytest.mark.parametrize(("service", "method", "template"), ROUTES, ids=[f"{m} {t}" for _, m, t in ROUTES])
 @given(body=bodies, segment=segments, query=queries, content_type=content_types)
-def test_any_request_is_answered_without_a_5xx(services, service, method, template, body, segment, query,
-                                              content_type):
+def test_any_request_is_answered_without_a_5xx(services, service, method, template, body, segment, query, content_type):
     path = template.format(segment)
-    event = http_event(method, path, raw_body=body if method in ("POST", "PUT") else None, query=query,
-                       headers={"content-type": content_type} if content_type else {})
+    event = http_event(
+        method,
+        path,
+        raw_body=body if method in ("POST", "PUT") else None,
+        query=query,
+        headers={"content-type": content_type} if content_type else {},
+    )
     _assert_clean(invoke(getattr(services, service), event), f"{method} {path}?{query} body={body[:80]!r}")

@@ -127,8 +127,12 @@ def test_paging_the_whole_catalogue_visits_every_product_once(call):
 @pytest.mark.parametrize(
     "query",
     [
-        {"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"category": ""},
-        {"cursor": "not-a-cursor"}, {"cursor": "eyJpZCI6MX0"},  # {"id":1}: not a key of the table
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "ten"},
+        {"category": ""},
+        {"cursor": "not-a-cursor"},
+        {"cursor": "eyJpZCI6MX0"},  # {"id":1}: not a key of the table
         {"category": "a", "cursor": "eyJjYXRlZ29yeSI6ImIiLCJpZCI6IngifQ"},  # a cursor of category b
     ],
 )
@@ -144,8 +148,12 @@ def test_malformed_json_is_400(call):
 
 
 def test_a_form_body_is_415(call):
-    reply = call("POST", "/product", raw_body="name=x&price=1&category=c",
-                 headers={"content-type": "application/x-www-form-urlencoded"})
+    reply = call(
+        "POST",
+        "/product",
+        raw_body="name=x&price=1&category=c",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert reply.status == 415 and reply.json["error"] == "UNSUPPORTED_MEDIA_TYPE", reply
     reply = call("POST", "/product", raw_body="hello", headers={"content-type": "text/plain"})
     assert reply.status == 415, reply

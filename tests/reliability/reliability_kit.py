@@ -55,7 +55,6 @@ def leaks(body: str, echoed: Iterable[str] = ()) -> list[str]:
     return sorted({match.group(0) for match in _LEAKS.finditer(body)})
 
 
-
 def unique(prefix: str) -> str:
     """A user name no other test (or earlier run on the same emulator) uses."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
