@@ -59,7 +59,10 @@ def user_orders(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response[Any]:
-    start = decode_cursor(cursor, ORDER_KEY, fixed={"userName": userName})
+    # With ?orderDate= the key condition pins the sort key too, and DynamoDB refuses (ValidationException, a 500)
+    # a start key outside the condition: such a cursor is not one of this listing's.
+    pinned = {"userName": userName} if orderDate is None else {"userName": userName, "orderDate": orderDate}
+    start = decode_cursor(cursor, ORDER_KEY, fixed=pinned)
     condition = "#user = :user"
     names, values = {"#user": "userName"}, {":user": userName}
     if orderDate is not None:

@@ -16,8 +16,9 @@ DEFAULT_LIMIT = 25
 Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1-100")]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=4096, description="`nextCursor` of the previous page")]
 
-# DynamoDB key attributes are at most 2048 bytes (partition) / 1024 (sort), and never empty.
-_MAX_KEY_VALUE = 1024
+# DynamoDB key attributes are at most 2048 bytes (partition) / 1024 (sort) of UTF-8, and never empty. A value it
+# cannot take (too many bytes, or a lone surrogate decoded from a JSON escape) is its ValidationException: a 500.
+_MAX_KEY_BYTES = 1024
 
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
@@ -42,11 +43,20 @@ def decode_cursor(cursor: str | None, key_names: frozenset[str], fixed: Mapping[
     if (
         not isinstance(key, dict)
         or set(key) != key_names
-        or not all(isinstance(v, str) and 0 < len(v) <= _MAX_KEY_VALUE for v in key.values())
+        or not all(_is_key_value(value) for value in key.values())
         or any(key.get(name) != value for name, value in (fixed or {}).items())
     ):
         raise BadRequestError("cursor is not one this API issued")
     return key
+
+
+def _is_key_value(value: Any) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        return len(value.encode("utf-8")) <= _MAX_KEY_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 def page(items: list[dict[str, Any]], last_key: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from decimal import Decimal
@@ -278,6 +279,20 @@ def test_orders_newest_first_and_paged(call, services):
     assert call("GET", f"/order/{user}", query={"orderDate": "yesterday"}).status == 400
     assert call("GET", "/order", query={"limit": "0"}).status == 400
     assert call("GET", "/order").status == 200
+
+
+def test_a_cursor_of_another_order_date_is_400_not_500(call, services):
+    # Given a user with two orders, and a cursor positioned at the first one
+    user = unique("u")
+    first, second = "2025-04-01T00:00:00.000000Z", "2025-04-02T00:00:00.000000Z"
+    assert consume(services, envelope(_detail(user, first)), envelope(_detail(user, second))) == [], f"orders of {user}"
+    key = json.dumps({"orderDate": first, "userName": user}).encode()
+    cursor = base64.urlsafe_b64encode(key).decode().rstrip("=")
+    # When it is sent with ?orderDate= of the other order (DynamoDB refuses a start key outside the key condition)
+    query = {"orderDate": second, "cursor": cursor}
+    reply = call("GET", f"/order/{user}", query=query)
+    # Then the cursor is refused as not one of this listing's
+    assert reply.status == 400 and reply.json["error"] == "BAD_REQUEST", f"GET /order/{user}?{query}: {reply}"
 
 
 def _detail(user: str, at: str) -> dict:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from helpers import product_body, unique
 
 pytestmark = pytest.mark.handlers
+
+
+def _cursor(key_json: str) -> str:
+    """A cursor as the API encodes one (base64url of the key's JSON, unpadded), around any JSON text."""
+    return base64.urlsafe_b64encode(key_json.encode()).decode().rstrip("=")
 
 
 def test_create_then_get_returns_the_stored_product(call):
@@ -134,12 +141,17 @@ def test_paging_the_whole_catalogue_visits_every_product_once(call):
         {"cursor": "not-a-cursor"},
         {"cursor": "eyJpZCI6MX0"},  # {"id":1}: not a key of the table
         {"category": "a", "cursor": "eyJjYXRlZ29yeSI6ImIiLCJpZCI6IngifQ"},  # a cursor of category b
+        {"cursor": _cursor('{"id":"\\ud800"}')},  # a lone surrogate: not a string DynamoDB takes
+        {"cursor": _cursor('{"id":"' + "é" * 513 + '"}')},  # 513 characters, but 1026 bytes of UTF-8
     ],
 )
 def test_bad_limit_category_or_cursor_is_400(call, query):
+    # Given a page request whose limit, category or cursor this API never issues
+    # When the catalogue is listed with it
     reply = call("GET", "/product", query=query)
+    # Then it is a 400 in the error shape, not a DynamoDB ValidationException turned into a 500
     assert reply.status == 400, f"GET /product?{query}: {reply}"
-    assert reply.json["error"] == "BAD_REQUEST"
+    assert reply.json["error"] == "BAD_REQUEST", f"GET /product?{query}: {reply}"
 
 
 def test_malformed_json_is_400(call):
