@@ -41,11 +41,20 @@ class ServiceFunction(pulumi.ComponentResource):
     targets the alias, so provisioned concurrency (configured on the alias) serves real traffic.
     """
 
+    log_group: aws.cloudwatch.LogGroup
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    function: aws.lambda_.Function
+    alias: aws.lambda_.Alias
+    provisioned_concurrency: aws.lambda_.ProvisionedConcurrencyConfig | None
+    function_name: pulumi.Output[str]
+    alias_arn: pulumi.Output[str]
+    alias_invoke_arn: pulumi.Output[str]
+
     def __init__(self, name: str, args: ServiceFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:functions:ServiceFunction", name, None, opts)
         s, service = args.settings, args.service
         fn_settings = s.function(service)
-        tags = s.tags(service)
         child = pulumi.ResourceOptions(parent=self)
         function_name = s.name(service, "fn")
 
@@ -54,70 +63,24 @@ class ServiceFunction(pulumi.ComponentResource):
             f"{name}-logs",
             name=f"/aws/lambda/{function_name}",
             retention_in_days=s.log_retention_days,
-            tags=tags,
+            tags=s.tags(service),
             opts=child,
         )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=s.name(service, "fn", "role"),
             assume_role_policy=ASSUME_ROLE_POLICY,
-            tags=tags,
+            tags=s.tags(service),
             opts=child,
         )
-        statements: list[Any] = [
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
-            },
-            *args.policy_statements,
-        ]
-        if s.tracing:
-            # X-Ray trace segments have no resource ARN: AWS accepts only "*" for these two actions.
-            statements.append(
-                {
-                    "Sid": "XRayTraces",
-                    "Effect": "Allow",
-                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    "Resource": "*",
-                }
-            )
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             name=s.name(service, "fn", "policy"),
             role=self.role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+            policy=self._policy_document(s, args.policy_statements),
             opts=child,
         )
-
-        environment: dict[str, pulumi.Input[str]] = {
-            **args.environment,
-            "POWERTOOLS_SERVICE_NAME": service,
-            "POWERTOOLS_LOG_LEVEL": s.log_level,
-            "POWERTOOLS_TRACE_DISABLED": "false" if s.tracing else "true",
-        }
-        self.function = aws.lambda_.Function(
-            f"{name}-fn",
-            name=function_name,
-            role=self.role.arn,
-            runtime=s.runtime,
-            architectures=[s.architecture],
-            handler=handler_string(service),
-            code=handler_archive(service),
-            layers=[s.powertools_layer_arn],
-            memory_size=fn_settings.memory_mb,
-            timeout=fn_settings.timeout_seconds,
-            reserved_concurrent_executions=fn_settings.reserved_concurrency,
-            environment={"variables": environment},
-            tracing_config={"mode": "Active" if s.tracing else "PassThrough"},
-            logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            # A new version on every code or configuration change, which the alias then points at.
-            publish=True,
-            tags=tags,
-            # The policy must exist before the first invocation, or the first requests fail with AccessDenied.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
-        )
+        self.function = self._function(name, function_name, args)
         self.alias = aws.lambda_.Alias(
             f"{name}-live",
             name=LIVE_ALIAS,
@@ -125,6 +88,7 @@ class ServiceFunction(pulumi.ComponentResource):
             function_version=self.function.version,
             opts=child,
         )
+        self.provisioned_concurrency = None
         if fn_settings.provisioned_concurrency:
             self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(
                 f"{name}-provisioned",
@@ -144,4 +108,58 @@ class ServiceFunction(pulumi.ComponentResource):
                 "alias_arn": self.alias.arn,
                 "role_arn": self.role.arn,
             }
+        )
+
+    def _policy_document(self, s: Settings, service_statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+        statements: list[Any] = [
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                # Lambda names a stream per execution environment at run time, so the group is as narrow as it gets.
+                "Resource": pulumi.Output.concat(self.log_group.arn, ":log-stream:*"),
+            },
+            *service_statements,
+        ]
+        if s.tracing:
+            # X-Ray trace segments have no resource ARN: AWS accepts only "*" for these two actions.
+            statements.append(
+                {
+                    "Sid": "XRayTraces",
+                    "Effect": "Allow",
+                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    "Resource": "*",
+                }
+            )
+        return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+    def _function(self, name: str, function_name: str, args: ServiceFunctionArgs) -> aws.lambda_.Function:
+        s, service = args.settings, args.service
+        fn_settings = s.function(service)
+        environment: dict[str, pulumi.Input[str]] = {
+            **args.environment,
+            "POWERTOOLS_SERVICE_NAME": service,
+            "POWERTOOLS_LOG_LEVEL": s.log_level,
+            "POWERTOOLS_TRACE_DISABLED": "false" if s.tracing else "true",
+        }
+        return aws.lambda_.Function(
+            f"{name}-fn",
+            name=function_name,
+            role=self.role.arn,
+            runtime=s.runtime,
+            architectures=[s.architecture],
+            handler=handler_string(service),
+            code=handler_archive(service),
+            layers=[s.powertools_layer_arn],
+            memory_size=fn_settings.memory_mb,
+            timeout=fn_settings.timeout_seconds,
+            reserved_concurrent_executions=fn_settings.reserved_concurrency,
+            environment={"variables": environment},
+            tracing_config={"mode": "Active" if s.tracing else "PassThrough"},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            # A new version on every code or configuration change, which the alias then points at.
+            publish=True,
+            tags=s.tags(service),
+            # The policy must exist before the first invocation, or the first requests fail with AccessDenied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
         )
