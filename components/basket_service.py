@@ -35,10 +35,15 @@ class BasketServiceArgs:
 
 
 class BasketService(pulumi.ComponentResource):
+    table: aws.dynamodb.Table
+    function: ServiceFunction
+    table_name: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: BasketServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:basket:BasketService", name, None, opts)
         s = args.settings
-        self.table: aws.dynamodb.Table = service_table(self, f"{name}-table", s, SERVICE, hash_key="userName")
+        self.table = service_table(self, f"{name}-table", s, SERVICE, hash_key="userName")
         self.function = ServiceFunction(
             name,
             ServiceFunctionArgs(

@@ -23,6 +23,14 @@ class CheckoutQueueArgs:
 class CheckoutQueue(pulumi.ComponentResource):
     """Encrypted queue whose messages move to an encrypted DLQ after `maxReceiveCount` failed receives."""
 
+    dlq: aws.sqs.Queue
+    queue: aws.sqs.Queue
+    queue_arn: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+
     def __init__(self, name: str, args: CheckoutQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:queue:CheckoutQueue", name, None, opts)
         s = args.settings
@@ -53,4 +61,5 @@ class CheckoutQueue(pulumi.ComponentResource):
         self.queue_url = self.queue.url
         self.dlq_arn = self.dlq.arn
         self.dlq_name = self.dlq.name
+        self.dlq_url = self.dlq.url
         self.register_outputs({"queue_url": self.queue.url, "dlq_url": self.dlq.url})

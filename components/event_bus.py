@@ -29,6 +29,16 @@ class EventBus(pulumi.ComponentResource):
     (`aws:SourceArn`), so no other rule, bus or account can inject orders.
     """
 
+    bus: aws.cloudwatch.EventBus
+    rule: aws.cloudwatch.EventRule
+    delivery_dlq: aws.sqs.Queue
+    target_queue_policy: aws.sqs.QueuePolicy
+    delivery_dlq_policy: aws.sqs.QueuePolicy
+    target: aws.cloudwatch.EventTarget
+    bus_name: pulumi.Output[str]
+    bus_arn: pulumi.Output[str]
+    delivery_dlq_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:events:EventBus", name, None, opts)
         s = args.settings

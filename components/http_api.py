@@ -39,6 +39,13 @@ class HttpApiArgs:
 class HttpApi(pulumi.ComponentResource):
     """API Gateway v2 HTTP API with an auto-deployed `$default` stage, throttling, access logs and CORS."""
 
+    api: aws.apigatewayv2.Api
+    access_logs: aws.cloudwatch.LogGroup
+    stage: aws.apigatewayv2.Stage
+    api_id: pulumi.Output[str]
+    execution_arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:api:HttpApi", name, None, opts)
         s = args.settings

@@ -28,12 +28,16 @@ class OrderingServiceArgs:
 
 
 class OrderingService(pulumi.ComponentResource):
+    table: aws.dynamodb.Table
+    function: ServiceFunction
+    event_source: aws.lambda_.EventSourceMapping
+    table_name: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: OrderingServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:ordering:OrderingService", name, None, opts)
         s = args.settings
-        self.table: aws.dynamodb.Table = service_table(
-            self, f"{name}-table", s, SERVICE, hash_key="userName", range_key="orderDate"
-        )
+        self.table = service_table(self, f"{name}-table", s, SERVICE, hash_key="userName", range_key="orderDate")
         self.function = ServiceFunction(
             name,
             ServiceFunctionArgs(

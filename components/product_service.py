@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from components.http_api import attach_routes
 from components.service_function import ServiceFunction, ServiceFunctionArgs
@@ -30,6 +31,11 @@ class ProductServiceArgs:
 
 
 class ProductService(pulumi.ComponentResource):
+    table: aws.dynamodb.Table
+    function: ServiceFunction
+    table_name: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: ProductServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:product:ProductService", name, None, opts)
         s = args.settings
