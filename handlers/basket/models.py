@@ -13,8 +13,8 @@ Quantity = Annotated[StrictInt, Field(ge=1, le=99)]
 Color = Annotated[str, Field(min_length=1, max_length=50), Printable]
 PersonName = Annotated[str, Field(min_length=1, max_length=100), Printable]
 Address = Annotated[str, Field(min_length=1, max_length=500), Printable]
-# Deliberately loose (the mailbox decides), but one @, a dot in the domain and no spaces.
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Deliberately loose (the mailbox decides), but one @, a dot in the domain, no spaces and no control characters.
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Printable]
 # A method's name such as CARD or PAYPAL. No digits: card numbers are never accepted, not even here.
 PaymentMethod = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z _-]{0,31}$")]
 

@@ -221,16 +221,30 @@ def test_dynamodb_throttling_is_503(call, services):
 
 
 def test_checkout_errors(call, products):
-    assert call("POST", "/basket/checkout", contact(unique("nobody"))).status == 404
+    # Given no basket, an empty basket, and a filled one
+    nobody = unique("nobody")
+    reply = call("POST", "/basket/checkout", contact(nobody))
+    assert reply.status == 404, f"checkout of {nobody}, who has no basket: {reply}"
     empty = unique("u")
-    assert call("POST", "/basket", {"userName": empty, "items": []}).status == 200
-    assert call("POST", "/basket/checkout", contact(empty)).status == 409
+    reply = call("POST", "/basket", {"userName": empty, "items": []})
+    assert reply.status == 200, f"POST /basket of {empty} with no items: {reply}"
+    reply = call("POST", "/basket/checkout", contact(empty))
+    assert reply.status == 409, f"checkout of the empty basket of {empty}: {reply}"
     user = unique("u")
     fill(call, user, products)
-    for bad in ({"email": "not-an-email"}, {"cardNumber": "4111111111111111"}, {"paymentMethod": "4111 1111"}):
+    bad_contacts = (
+        {"email": "not-an-email"},
+        {"email": "a\x00b@example.com"},  # a control character, which the pattern's \s does not cover
+        {"cardNumber": "4111111111111111"},
+        {"paymentMethod": "4111 1111"},
+    )
+    for bad in bad_contacts:
+        # When it is checked out with bad contact or payment data, Then that is a 422
         reply = call("POST", "/basket/checkout", contact(user, **bad))
-        assert reply.status == 422, f"checkout with {bad}: {reply}"
-    assert call("GET", f"/basket/{user}").status == 200
+        assert reply.status == 422, f"checkout of {user} with {bad}: {reply}"
+    # And the basket is still there to check out properly
+    reply = call("GET", f"/basket/{user}")
+    assert reply.status == 200, f"GET /basket/{user} after refused checkouts: {reply}"
 
 
 def test_a_second_checkout_of_the_same_basket_makes_no_second_order(call, stack, services, products):
