@@ -184,7 +184,13 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             started = time.perf_counter()
-            body = self._read_body()
+            try:
+                body = self._read_body()
+            except ValueError:
+                # Where this request's body ends is unknown, so the connection cannot carry another one.
+                self.close_connection = True
+                self._error(400, "BAD_REQUEST", "malformed Content-Length or chunked body")
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
             headers["Host"] = f"{front.upstream_host}:{front.upstream_port}"
             if body is not None:
@@ -205,6 +211,7 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             front.on_request(self.command, self.path, response.status, time.perf_counter() - started)
 
         def _read_body(self) -> bytes | None:
+            """The request's body (None if it has none); ValueError if its framing is malformed."""
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                 chunks = []
                 while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
@@ -213,7 +220,9 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass  # trailers
                 return b"".join(chunks)
-            length = int(self.headers.get("Content-Length") or 0)
+            length = int(self.headers.get("Content-Length") or 0)  # not a number: ValueError, a 400
+            if length < 0:
+                raise ValueError(f"negative Content-Length {length}")
             return self.rfile.read(length) if length else None
 
         def _answer(self, status: int, content_type: str, body: bytes) -> None:
