@@ -103,17 +103,18 @@ def start(
         "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
         **(extra_env or {}),
     }
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        # MiniStack's own main, with one workaround applied first (see localcloud/ministack_patches.py).
-        [sys.executable, "-m", "localcloud.ministack_patches"],
-        cwd=_PROJECT_ROOT,  # so `-m localcloud...` resolves whatever the caller's working directory
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, so stop() takes the Lambda workers too
-    )
+    # The child gets its own copy of the log's descriptor; ours is closed at once (one per start, never leaked).
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            # MiniStack's own main, with its workarounds applied first (see localcloud/ministack_patches.py).
+            [sys.executable, "-m", "localcloud.ministack_patches"],
+            cwd=_PROJECT_ROOT,  # so `-m localcloud...` resolves whatever the caller's working directory
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so stop() takes the Lambda workers too
+        )
     emulator = Emulator(process=process, port=port, region=region, log_path=log_path)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
