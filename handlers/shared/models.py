@@ -6,7 +6,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
 def _printable(value: str) -> str:
@@ -20,14 +20,22 @@ def _printable(value: str) -> str:
 Printable = AfterValidator(_printable)
 
 
+def _json_number(value: Any) -> Any:
+    # pydantic's lax Decimal also takes "12.50"; money is a JSON number (DESIGN §3), in requests and in events.
+    if isinstance(value, str):
+        raise ValueError("must be a JSON number, not a string")
+    return value
+
+
 # Up to 9,999,999.99: with <= 99 units on <= 50 lines a total stays below 13 significant digits,
 # which the JSON writer prints exactly (handlers.shared.jsonio).
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=9, decimal_places=2, allow_inf_nan=False),
-    # The API writes money as a JSON number (handlers.shared.jsonio), never as pydantic's default string;
-    # the OpenAPI document's responses must say so.
-    WithJsonSchema({"type": "number", "minimum": 0}, mode="serialization"),
+    BeforeValidator(_json_number),
+    # The API reads and writes money as a JSON number (handlers.shared.jsonio), never as pydantic's default
+    # string; the OpenAPI document must say so both ways.
+    WithJsonSchema({"type": "number", "minimum": 0}),
 ]
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"

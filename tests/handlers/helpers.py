@@ -12,6 +12,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 
+def to_json(value: Any) -> str:
+    """JSON as a client writes it: Decimal money as a JSON number (never a string, which the API refuses)."""
+    return json.dumps(value, default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
+
+
 def product_body(**overrides: Any) -> dict[str, Any]:
     return {
         "name": "Lamp",
@@ -44,7 +49,7 @@ def sqs_record(body: Any, message_id: str | None = None) -> dict[str, Any]:
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": "rh",
-        "body": body if isinstance(body, str) else json.dumps(body, default=str),
+        "body": body if isinstance(body, str) else to_json(body),
         "attributes": {
             "ApproximateReceiveCount": "1",
             "SentTimestamp": "0",
@@ -111,7 +116,7 @@ def http_event(
     base64_body: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API event, payload format 2.0, as the service integration delivers it."""
-    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body, default=str))
+    text = raw_body if raw_body is not None else (None if body is None else to_json(body))
     all_headers = {"content-type": "application/json", **(headers or {})} if text is not None else dict(headers or {})
     if base64_body and text is not None:
         text = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode()

@@ -266,7 +266,8 @@ def test_a_batch_reports_only_the_bad_record(call, services, products):
     )
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert len(orders_of(call, user)) == 2
-    assert consume(services, "not json", envelope({"nope": 1})) == ["m0", "m1"]
+    string_money = {**_detail(user, "2025-01-04T00:00:00.000000Z"), "totalPrice": "0.30"}
+    assert consume(services, "not json", envelope({"nope": 1}), envelope(string_money)) == ["m0", "m1", "m2"]
 
 
 def test_another_order_on_the_same_key_is_a_failure_not_a_drop(call, services):
