@@ -69,7 +69,7 @@ class OrderingService(pulumi.ComponentResource):
             function=self.function,
             route_keys=ROUTES,
         )
-        reserved = s.function(SERVICE).reserved_concurrency
+        consumers = s.consumer_concurrency
         self.event_source = aws.lambda_.EventSourceMapping(
             f"{name}-checkout-consumer",
             event_source_arn=args.checkout_queue_arn,
@@ -78,8 +78,8 @@ class OrderingService(pulumi.ComponentResource):
             batch_size=s.ordering_batch_size,
             # Only the failed messages of a batch return to the queue; the others are not processed twice.
             function_response_types=["ReportBatchItemFailures"],
-            # Keep the poller within the reserved concurrency, so throttling cannot burn receive counts.
-            scaling_config={"maximum_concurrency": reserved} if reserved else None,
+            # The poller stays within its share of the reserved concurrency, so throttling cannot burn receive counts.
+            scaling_config={"maximum_concurrency": consumers} if consumers else None,
             tags=s.tags(SERVICE),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.function.policy]),
         )

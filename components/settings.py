@@ -54,6 +54,7 @@ SQS_BATCH_SIZE: Final = (1, 10)  # above 10 SQS needs a batching window, which d
 MAX_RECEIVE_COUNT: Final = (1, 1000)
 THROTTLE_RATE: Final = (1.0, 10000.0)
 THROTTLE_BURST: Final = (1, 5000)
+MIN_CONSUMER_CONCURRENCY: Final = 2  # the SQS event source's `maximum_concurrency` cannot be lower
 MAX_PHYSICAL_NAME: Final = 64  # IAM role and Lambda function names; the tightest limit we derive names for
 
 # The AWS-managed Powertools layer is published by this account in every commercial region.
@@ -168,6 +169,17 @@ class Settings:
 
     def function(self, service: str) -> FunctionSettings:
         return self.functions[service]
+
+    @property
+    def consumer_concurrency(self) -> int | None:
+        """How many ordering functions the queue's poller may run at once: half the reserved concurrency.
+
+        A poller allowed the whole reservation would leave GET /order throttled in a burst of orders, and a burst
+        of order reads would throttle the poller, whose throttled batches use up receive counts and push healthy
+        messages towards the DLQ. None: no reservation, no cap.
+        """
+        reserved = self.function("ordering").reserved_concurrency
+        return None if reserved is None else reserved // 2
 
     @property
     def powertools_layer_arn(self) -> str:
@@ -325,10 +337,14 @@ def _check_concurrency(service: str, fn: FunctionSettings, keys: Mapping[str, st
             provisioned,
             f"at most the {service} function's reserved concurrency ({reserved}, from {keys['reservedConcurrency']})",
         )
-    if service == "ordering" and reserved is not None and reserved < 2:
-        # The SQS event source's maximum concurrency follows the reserved concurrency and cannot be below 2;
-        # a lower cap would throttle the poller and push healthy messages towards the DLQ.
-        raise SettingsError(keys["reservedConcurrency"], reserved, "at least 2 for the ordering (queue) consumer")
+    if service == "ordering" and reserved is not None and reserved < 2 * MIN_CONSUMER_CONCURRENCY:
+        # The ordering function serves GET /order and consumes the queue: half its reserved concurrency goes to
+        # the queue's poller (whose cap AWS sets at 2 or more), half stays free for the HTTP routes.
+        raise SettingsError(
+            keys["reservedConcurrency"],
+            reserved,
+            f"at least {2 * MIN_CONSUMER_CONCURRENCY} for the ordering function (half of it consumes the queue)",
+        )
 
 
 def _structured(key: str, value: Any, *, default: Any) -> Any:

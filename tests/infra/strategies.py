@@ -41,7 +41,7 @@ emails = st.from_regex(r"[a-z][a-z0-9.]{0,10}@[a-z]{1,10}\.(com|org|dev)", fullm
 def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     """(stack, overrides): every `ecommerce:` key drawn within its allowed range."""
     stack = draw(st.sampled_from(["dev", "prod"]))
-    stack_reserved = draw(st.none() | st.integers(2, 1000))
+    stack_reserved = draw(st.none() | st.integers(4, 1000))
     stack_provisioned = draw(st.none() | st.integers(1, stack_reserved or 1000))
     functions: dict[str, dict[str, int]] = {}
     for service in SERVICES:
@@ -52,7 +52,7 @@ def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
             override["timeoutSeconds"] = draw(st.integers(1, 900))
         reserved = stack_reserved
         if draw(st.booleans()):
-            reserved = override["reservedConcurrency"] = draw(st.integers(2 if service == "ordering" else 1, 1000))
+            reserved = override["reservedConcurrency"] = draw(st.integers(4 if service == "ordering" else 1, 1000))
         provisioned = stack_provisioned
         if draw(st.booleans()) or (provisioned and reserved and provisioned > reserved):
             provisioned = override["provisionedConcurrency"] = draw(st.integers(1, reserved or 1000))

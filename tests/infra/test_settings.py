@@ -47,7 +47,7 @@ def test_an_invalid_value_fails_naming_the_key(key: str, value: Any) -> None:
         ({"lambdaProvisionedConcurrency": 5, "lambdaReservedConcurrency": 4, "functions": {}},
          "ecommerce:lambdaProvisionedConcurrency"),
         # the queue consumer's poller cannot run below 2
-        ({"functions": {"ordering": {"reservedConcurrency": 1}}}, "ecommerce:functions.ordering.reservedConcurrency"),
+        ({"functions": {"ordering": {"reservedConcurrency": 3}}}, "ecommerce:functions.ordering.reservedConcurrency"),
         ({"functions": {"ordering": {"memoryMb": 64}}}, "ecommerce:functions.ordering.memoryMb"),
         ({"functions": {"basket": {"timeoutSeconds": 901}}}, "ecommerce:functions.basket.timeoutSeconds"),
         ({"functions": {"product": {"memory": 512}}}, "ecommerce:functions.product"),
