@@ -160,12 +160,17 @@ def checkout(request: CheckoutIn) -> Response[Any]:
             ExpressionAttributeNames={"#version": "version"},
             ExpressionAttributeValues={":version": version},
         )
-    except ClientError as error:
-        if aws.error_code(error) != "ConditionalCheckFailedException":
+    except (ClientError, BotoCoreError) as error:
+        # The event is out, so this checkout is accepted and will be exactly one order, whatever happens to the
+        # basket now: answering 503 here would tell the client it failed. A racing checkout of the same version
+        # already removed the basket, or the user saved a newer one (theirs to keep); or the table is unavailable
+        # and the basket stays, pinned to this checkout: checking it out again republishes the same event.
+        if isinstance(error, ClientError) and aws.error_code(error) == "ConditionalCheckFailedException":
+            logger.info("basket gone or changed after publishing", extra={"checkoutId": checkout_id})
+        elif aws.is_unavailable(error):
+            logger.warning("basket kept after an accepted checkout", extra={"checkoutId": checkout_id})
+        else:
             raise
-        # The event is out, so this checkout is accepted and will be exactly one order. A racing checkout of the
-        # same version already removed the basket, or the user saved a newer basket, which is theirs to keep.
-        logger.info("basket gone or changed after publishing", extra={"checkoutId": checkout_id})
     body = {"checkoutId": checkout_id, "userName": request.userName, "totalPrice": total, "status": "ACCEPTED"}
     return json_response(202, body)
 

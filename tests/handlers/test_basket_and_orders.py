@@ -10,7 +10,7 @@ from decimal import Decimal
 import jsonschema
 import pytest
 import requests
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 from helpers import LambdaContext, contact, envelope, product_body, sqs_record, unique
 
@@ -211,6 +211,31 @@ def test_bus_unavailable_is_503_and_keeps_the_basket(call, services, products, f
     assert reply.status == 503 and set(reply.json) == {"error", "message"}, f"checkout with PutEvents {fault}: {reply}"
     kept = call("GET", f"/basket/{user}").json
     assert (kept["version"], kept["items"]) == (basket["version"], basket["items"])
+
+
+def test_a_basket_table_down_after_publishing_still_accepts_the_checkout(call, services, products):
+    # Given a basket, and a basket table that fails the delete following the published event
+    user = unique("u")
+    fill(call, user, products)
+    client = services.basket.baskets.client
+
+    def unavailable(**_):
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "test"}}
+        raise ClientError(error, "DeleteItem")
+
+    client.meta.events.register_first("before-call.dynamodb.DeleteItem", unavailable)
+    try:
+        # When the user checks out
+        first = call("POST", "/basket/checkout", contact(user))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.DeleteItem", unavailable)
+    # Then the checkout is accepted, since the event is out, and the basket stays
+    assert first.status == 202, f"checkout of {user} with the basket table down after publishing: {first}"
+    assert call("GET", f"/basket/{user}").status == 200, f"basket of {user} after its accepted checkout"
+    # And checking it out again publishes the same checkout, not a second one
+    second = call("POST", "/basket/checkout", contact(user))
+    assert second.status == 202, f"second checkout of {user}: {second}"
+    assert second.json["checkoutId"] == first.json["checkoutId"], f"checkouts of {user}: {first} then {second}"
 
 
 def test_dynamodb_throttling_is_503(call, services):
