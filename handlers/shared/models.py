@@ -6,7 +6,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 
 def _printable(value: str) -> str:
@@ -53,6 +53,15 @@ class Strict(BaseModel):
     """A request body: unknown fields are an error, so a typo is never silently ignored."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_json_object(cls, data: Any) -> Any:
+        # Powertools validates bodies with `from_attributes=True`, which reads fields off any Python object:
+        # a body of `0.0` (a Decimal) passed as an object with no fields, i.e. an empty PUT /product.
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        return data
 
 
 class ErrorBody(BaseModel):

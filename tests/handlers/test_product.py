@@ -63,6 +63,16 @@ def test_update_of_an_absent_product_is_404_and_creates_nothing(call):
     assert call("GET", f"/product/{missing}").status == 404
 
 
+@pytest.mark.parametrize("raw", ["0.0", "0", "1.5", "true", "[]", '"text"'])
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/product/p1"), ("POST", "/product"), ("POST", "/basket")])
+def test_a_body_that_is_json_but_not_an_object_is_422(call, method, path, raw):
+    # Given a body that parses as JSON but is not an object (0.0 once passed as an empty product update)
+    # When it is sent to a route that takes a body
+    reply = call(method, path, raw_body=raw)
+    # Then it is refused as an invalid body, naming why
+    assert reply.status == 422 and reply.json["error"] == "VALIDATION_ERROR", f"{method} {path} body {raw}: {reply}"
+
+
 @pytest.mark.parametrize("body", [{}, {"id": "other"}, {"price": None}, {"price": -2}])
 def test_update_rejects_empty_null_or_id_changes(call, body):
     product = call("POST", "/product", product_body()).json
