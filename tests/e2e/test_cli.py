@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -92,3 +93,20 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("framing", ["Content-Length: abc", "Content-Length: -1", "Transfer-Encoding: chunked"])
+def test_a_badly_framed_request_is_a_400_not_a_dropped_connection(local_cloud, framing: str) -> None:
+    # Given the local cloud's API port, and a request whose body framing cannot be read
+    host, port = local_cloud.api.removeprefix("http://").split(":")
+    body = "zz\r\n" if framing.startswith("Transfer") else ""  # a chunk size that is not hexadecimal
+    request = f"POST /product HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{framing}\r\n\r\n{body}"
+    # When it is sent
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode())
+        # The front closes the connection after answering: where this request ended is unknown.
+        answer = b"".join(iter(lambda: connection.recv(65536), b"")).decode(errors="replace")
+    # Then the front answers 400 with the API's error shape
+    assert answer.startswith("HTTP/1.1 400"), f"POST /product with {framing!r}: {answer[:200]!r}"
+    body = json.loads(answer.partition("\r\n\r\n")[2])
+    assert body["error"] == "BAD_REQUEST", f"POST /product with {framing!r}: {body}"
