@@ -45,7 +45,13 @@ class ProductService(pulumi.ComponentResource):
             s,
             SERVICE,
             hash_key="id",
-            global_secondary_indexes=[{"name": CATEGORY_INDEX, "hash_key": "category", "projection_type": "ALL"}],
+            global_secondary_indexes=[
+                {
+                    "name": CATEGORY_INDEX,
+                    "key_schemas": [{"attribute_name": "category", "key_type": "HASH"}],
+                    "projection_type": "ALL",
+                }
+            ],
         )
         self.function = ServiceFunction(
             name,

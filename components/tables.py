@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +26,13 @@ def service_table(
     With deletion protection on, the table is also `protect`ed (Pulumi refuses to delete it) and
     `retain_on_delete` (removing it from the program or destroying the stack leaves the data in AWS).
     """
-    key_names = [hash_key, *([range_key] if range_key else []), *(str(i["hash_key"]) for i in global_secondary_indexes)]
+    # Index keys are plain names here (not Outputs): each needs an attribute definition.
+    index_keys = [
+        str(key["attribute_name"])
+        for index in global_secondary_indexes
+        for key in cast(Sequence[aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgsDict], index["key_schemas"])
+    ]
+    key_names = [hash_key, *([range_key] if range_key else []), *index_keys]
     attributes: list[aws.dynamodb.TableAttributeArgsDict] = [
         {"name": key, "type": "S"} for key in dict.fromkeys(key_names)
     ]

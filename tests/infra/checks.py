@@ -359,8 +359,14 @@ def table_keys_follow_the_architecture(graph: Graph, expect: Expect) -> None:
     tables = {tag(t, "service"): t.inputs for t in graph.of_type(TABLE)}
     assert (tables["product"]["hashKey"], tables["product"].get("rangeKey")) == ("id", None)
     assert tables["product"]["globalSecondaryIndexes"] == [
-        {"name": "category-index", "hashKey": "category", "projectionType": "ALL"}
+        {
+            "name": "category-index",
+            "keySchemas": [{"attributeName": "category", "keyType": "HASH"}],
+            "projectionType": "ALL",
+        }
     ]
+    # Every key, the index's included, is a declared string attribute (DynamoDB rejects undeclared keys).
+    assert tables["product"]["attributes"] == [{"name": "id", "type": "S"}, {"name": "category", "type": "S"}]
     assert (tables["basket"]["hashKey"], tables["basket"].get("rangeKey")) == ("userName", None)
     assert (tables["ordering"]["hashKey"], tables["ordering"]["rangeKey"]) == ("userName", "orderDate")
 
