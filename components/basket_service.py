@@ -32,6 +32,7 @@ class BasketServiceArgs:
     product_table_arn: pulumi.Input[str]
     event_bus_name: pulumi.Input[str]
     event_bus_arn: pulumi.Input[str]
+    layer_arn: pulumi.Input[str]
 
 
 class BasketService(pulumi.ComponentResource):
@@ -54,12 +55,19 @@ class BasketService(pulumi.ComponentResource):
                     "PRODUCT_TABLE_NAME": args.product_table_name,
                     "EVENT_BUS_NAME": args.event_bus_name,
                 },
+                layer_arn=args.layer_arn,
                 policy_statements=[
                     {
                         "Sid": "BasketTable",
                         "Effect": "Allow",
-                        # Baskets are written with UpdateItem (version counter), never PutItem.
-                        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+                        # PutItem writes a basket conditioned on the version read; UpdateItem pins and marks a checkout.
+                        "Action": [
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                            "dynamodb:Scan",
+                        ],
                         "Resource": self.table.arn,
                     },
                     {

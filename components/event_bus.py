@@ -9,9 +9,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.settings import Settings
+from handlers.shared.contract import CHECKOUT_DETAIL_TYPE, EVENT_SOURCE
 
 SERVICE = "events"
-CHECKOUT_PATTERN = {"source": ["ecommerce.basket"], "detail-type": ["CheckoutBasket"]}
+# The names the basket service publishes with: one definition, shared with the handlers.
+CHECKOUT_PATTERN = {"source": [EVENT_SOURCE], "detail-type": [CHECKOUT_DETAIL_TYPE]}
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 

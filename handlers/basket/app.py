@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from handlers.basket.models import BasketIn, CheckoutIn
 from handlers.shared import aws, coldstart, jsonio
+from handlers.shared.contract import CHECKOUT_DETAIL_TYPE, EVENT_SOURCE, SCHEMA_VERSION
 from handlers.shared.dynamodb import Table, from_wire
-from handlers.shared.errors import ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError
+from handlers.shared.errors import (
+    ConflictError,
+    NotFoundError,
+    PreconditionFailedError,
+    ServiceUnavailableError,
+    UnprocessableError,
+)
+from handlers.shared.events import CheckoutBasket
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
 from handlers.shared.settings import require_env
 
-EVENT_SOURCE = "ecommerce.basket"
-EVENT_DETAIL_TYPE = "CheckoutBasket"
 # checkoutId = uuid5(CHECKOUT_NAMESPACE, "userName:basketId:version"): never change it, or a checkout retried
 # across a deployment would get a new id and could become a second order.
 CHECKOUT_NAMESPACE = uuid.UUID("99d20a3a-3737-4194-bec8-ef663c18a606")
 # BatchGetItem may leave keys unprocessed under load; a few immediate retries, then a 503.
 _BATCH_GET_ATTEMPTS = 3
+# A basket write reads the basket and writes conditioned on what it read; a write that lost a race to another
+# one reads again and retries, this many times at most (with a short jittered pause), then answers 409.
+_WRITE_ATTEMPTS = 8
+# The ids of the basket's last writes, kept on the item: an SDK re-send of any of them is recognised as already
+# applied. The SDK re-sends within seconds (handlers.shared.aws), far fewer writes than this on one basket.
+_RECENT_WRITES = 32
+# A checked-out basket stays as a marker this long (the table's TTL removes it), so a client that retries a
+# checkout whose answer it lost is told the same 202 instead of 404.
+CHECKOUT_MARKER_TTL = timedelta(days=7)
+# What a basket item carries besides the basket itself; the API never shows it.
+_BOOKKEEPING = frozenset({"writeIds", "checkedOutAt", "checkoutId", "expiresAt"})
 
 logger = Logger()
 _dynamodb = aws.dynamodb()
@@ -41,63 +61,106 @@ EVENT_BUS_NAME = require_env("EVENT_BUS_NAME")
 app = make_resolver(logger)
 
 UserPath = Annotated[str, Path(min_length=1, max_length=64, pattern=USER_NAME_PATTERN, description="user name")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=1024,
+        description="write only if the basket's current ETag is one of these (or `*`: if there is a basket)",
+    ),
+]
+IfNoneMatch = Annotated[str | None, Header(max_length=1024, description="`*`: write only if there is no basket")]
 
 
 @app.get("/basket", responses={200: ok_response(Page, "A page of baskets"), **error_responses()})
 def list_baskets(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     start = decode_cursor(cursor, frozenset({"userName"}))
-    result = baskets.scan(Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
+    result = baskets.scan(
+        Limit=limit,
+        FilterExpression="attribute_not_exists(checkoutId)",  # not the markers of checked-out baskets
+        **({"ExclusiveStartKey": start} if start else {}),
+    )
     return json_response(200, page([_public(item) for item in result["Items"]], result.get("LastEvaluatedKey")))
 
 
-@app.post("/basket", responses={200: {"description": "The basket as stored"}, **error_responses(413, 415, 422)})
-def put_basket(basket: BasketIn) -> Response[Any]:
+@app.post(
+    "/basket",
+    responses={200: {"description": "The basket as stored, with its ETag"}, **error_responses(409, 412, 413, 415, 422)},
+)
+def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNoneMatch = None) -> Response[Any]:
     catalogue = _catalogue({line.productId for line in basket.items})
     unknown, details = _unknown_products([line.productId for line in basket.items], catalogue)
     if unknown:
         raise UnprocessableError(f"unknown product(s): {unknown}", details)
     lines = _priced([line.model_dump(exclude_none=True) for line in basket.items], catalogue)
-    # The SDK sends a write again when its answer is late, and DynamoDB may have applied the first send: the
-    # request's own id, kept on the item, turns that second send into a no-op instead of a second version.
+    # Every request has its own id, kept on the basket: however late the SDK re-sends this request's write, it
+    # is either applied once, or found among the basket's recent writes and not applied again.
     write_id = str(uuid.uuid4())
+    for attempt in range(_WRITE_ATTEMPTS):
+        current = baskets.get_item(Key={"userName": basket.userName}, ConsistentRead=True).get("Item")
+        live = None if current is None or _checked_out(current) else current
+        _check_preconditions(live, if_match, if_none_match)
+        item = {
+            "userName": basket.userName,
+            # A replaced basket keeps its id and counts up; a new one (after a delete or a checkout) starts over.
+            "basketId": live["basketId"] if live else str(uuid.uuid4()),
+            "version": int(live["version"]) + 1 if live else 1,
+            "items": lines,
+            "totalPrice": _total(lines),
+            "updatedAt": _now(),
+            "writeIds": [write_id, *(current or {}).get("writeIds", [])][:_RECENT_WRITES],
+        }
+        if _write_if_unchanged(item, current, write_id):
+            return json_response(200, _public(item), headers={"ETag": _etag(item)})
+        if if_match is not None or if_none_match is not None:
+            raise PreconditionFailedError("the basket changed since the version the request was conditioned on")
+        time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not cryptography
+    raise ConflictError("the basket is being changed by other requests at the same time; retry")
+
+
+def _write_if_unchanged(item: dict[str, Any], current: dict[str, Any] | None, write_id: str) -> bool:
+    """Write `item` if the basket is still `current`; True if this request's write is applied (now or before)."""
+    if current is None:
+        condition, values = "attribute_not_exists(userName)", {}
+    else:
+        # Both: a basket deleted and written again starts over at version 1, under another basketId.
+        condition = "basketId = :basketId AND #version = :version"
+        values = {":basketId": current["basketId"], ":version": current["version"]}
     try:
-        result = baskets.update_item(
-            Key={"userName": basket.userName},
-            # One atomic write: a new basket gets an id, a replaced one keeps it; every write is a new version,
-            # and forgets a checkout pinned on the previous version (that one is no longer what will be ordered).
-            UpdateExpression=(
-                "SET basketId = if_not_exists(basketId, :newId), version = if_not_exists(version, :zero) + :one,"
-                " #items = :items, totalPrice = :total, updatedAt = :now, writeId = :writeId REMOVE checkedOutAt"
-            ),
-            ConditionExpression="attribute_not_exists(writeId) OR writeId <> :writeId",
-            ExpressionAttributeNames={"#items": "items"},
-            ExpressionAttributeValues={
-                ":newId": str(uuid.uuid4()),
-                ":zero": 0,
-                ":one": 1,
-                ":items": lines,
-                ":total": _total(lines),
-                ":now": _now(),
-                ":writeId": write_id,
-            },
-            ReturnValues="ALL_NEW",
+        baskets.put_item(
+            Item=item,
+            ConditionExpression=condition,
+            **({"ExpressionAttributeNames": {"#version": "version"}} if values else {}),
+            **({"ExpressionAttributeValues": values} if values else {}),
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-        stored = result["Attributes"]
     except ClientError as error:
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
-        # Only this request's earlier send can have set its id: the basket is what that send wrote.
-        stored = from_wire(error.response["Item"])
-    return json_response(200, _public(stored))
+        # Another write came first, or this very write did: the SDK re-sent it after its answer was lost.
+        now = from_wire(error.response.get("Item") or {})
+        return write_id in now.get("writeIds", [])
+    return True
 
 
-@app.get("/basket/<userName>", responses={200: {"description": "The basket"}, **error_responses(404)})
+def _check_preconditions(live: dict[str, Any] | None, if_match: str | None, if_none_match: str | None) -> None:
+    """RFC 9110 conditional requests: If-Match names the ETags a write may replace, If-None-Match: * creates only."""
+    if if_match is not None:
+        tags = {tag.strip() for tag in if_match.split(",")}
+        if live is None or ("*" not in tags and _etag(live) not in tags):
+            raise PreconditionFailedError("If-Match does not match the basket's current ETag")
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise PreconditionFailedError("only If-None-Match: * is supported on a write")
+        if live is not None:
+            raise PreconditionFailedError("If-None-Match: * but the user has a basket")
+
+
+@app.get("/basket/<userName>", responses={200: {"description": "The basket, with its ETag"}, **error_responses(404)})
 def get_basket(userName: UserPath) -> Response[Any]:  # noqa: N803 - the route's parameter name
     item = baskets.get_item(Key={"userName": userName}).get("Item")
-    if item is None:
+    if item is None or _checked_out(item):
         raise NotFoundError(f"no basket for {userName}")
-    return json_response(200, _public(item))
+    return json_response(200, _public(item), headers={"ETag": _etag(item)})
 
 
 @app.delete("/basket/<userName>", responses={204: {"description": "Deleted"}, **error_responses(404)})
@@ -105,7 +168,7 @@ def delete_basket(userName: UserPath) -> Response[Any]:  # noqa: N803
     try:
         baskets.delete_item(
             Key={"userName": userName},
-            ConditionExpression="attribute_exists(#user)",
+            ConditionExpression="attribute_exists(#user) AND attribute_not_exists(checkoutId)",
             ExpressionAttributeNames={"#user": "userName"},
         )
     except ClientError as error:
@@ -118,7 +181,7 @@ def delete_basket(userName: UserPath) -> Response[Any]:  # noqa: N803
 @app.post(
     "/basket/checkout",
     responses={
-        202: {"description": "Accepted: it will become exactly one order"},
+        202: {"description": "Accepted: it will become exactly one order (a retry is told the same checkout)"},
         **error_responses(404, 409, 413, 415, 422),
     },
 )
@@ -126,6 +189,9 @@ def checkout(request: CheckoutIn) -> Response[Any]:
     basket = baskets.get_item(Key={"userName": request.userName}, ConsistentRead=True).get("Item")
     if basket is None:
         raise NotFoundError(f"no basket for {request.userName}")
+    if _checked_out(basket):
+        # Checked out already: most likely this client's retry of a checkout whose answer it lost.
+        return _accepted(basket["checkoutId"], request.userName, basket["totalPrice"])
     if not basket.get("items"):
         raise ConflictError("the basket is empty")
     version = int(basket["version"])
@@ -134,48 +200,70 @@ def checkout(request: CheckoutIn) -> Response[Any]:
     unknown, _ = _unknown_products([line["productId"] for line in basket["items"]], catalogue)
     if unknown:
         raise ConflictError(f"product(s) no longer in the catalogue: {unknown}; update the basket")
-    lines = _priced(basket["items"], catalogue)
-    checked_out_at = _pin_checkout_time(request.userName, version)
     checkout_id = str(uuid.uuid5(CHECKOUT_NAMESPACE, f"{request.userName}:{basket['basketId']}:{version}"))
-    total = _total(lines)
-    _publish(
-        {
-            "schemaVersion": 1,
-            "checkoutId": checkout_id,
-            "userName": request.userName,
-            "items": lines,
-            "totalPrice": total,
-            "firstName": request.firstName,
-            "lastName": request.lastName,
-            "email": request.email,
-            "address": request.address,
-            "paymentMethod": request.paymentMethod,
-            "checkedOutAt": checked_out_at,
-        }
-    )
+    # Validated before anything is written or published: a basket that could not become an order (one stored
+    # under older limits) is refused here and kept, rather than accepted and then lost to the dead-letter queue.
+    event = _checkout_event(request, checkout_id, _priced(basket["items"], catalogue))
+    event.checkedOutAt = _pin_checkout_time(basket)
+    _publish(event)
+    _mark_checked_out(basket, event)
+    return _accepted(checkout_id, request.userName, event.totalPrice)
+
+
+def _checkout_event(request: CheckoutIn, checkout_id: str, lines: list[dict[str, Any]]) -> CheckoutBasket:
+    detail = {
+        "schemaVersion": SCHEMA_VERSION,
+        "checkoutId": checkout_id,
+        "items": lines,
+        "totalPrice": _total(lines),
+        **request.model_dump(),
+        "checkedOutAt": _now(),  # provisional: the pinned time replaces it
+    }
     try:
-        baskets.delete_item(
-            Key={"userName": request.userName},
-            ConditionExpression="#version = :version",
-            ExpressionAttributeNames={"#version": "version"},
-            ExpressionAttributeValues={":version": version},
+        return CheckoutBasket.model_validate(detail)
+    except ValidationError as error:
+        problems = [
+            {"loc": ["basket", *map(str, e["loc"])], "type": e["type"], "msg": e["msg"]} for e in error.errors()
+        ]
+        message = "the basket cannot become an order; update it and check out again"
+        raise UnprocessableError(message, problems) from None
+
+
+def _mark_checked_out(basket: dict[str, Any], event: CheckoutBasket) -> None:
+    """Replace the basket by the marker of its checkout (the basket is gone; a retried checkout finds the marker)."""
+    try:
+        baskets.update_item(
+            Key={"userName": basket["userName"]},
+            UpdateExpression="SET checkoutId = :checkoutId, totalPrice = :total, expiresAt = :expires REMOVE #items",
+            ConditionExpression="basketId = :basketId AND #version = :version",
+            ExpressionAttributeNames={"#items": "items", "#version": "version"},
+            ExpressionAttributeValues={
+                ":checkoutId": event.checkoutId,
+                ":total": event.totalPrice,
+                ":expires": int((datetime.now(UTC) + CHECKOUT_MARKER_TTL).timestamp()),
+                ":basketId": basket["basketId"],
+                ":version": basket["version"],
+            },
         )
     except (ClientError, BotoCoreError) as error:
         # The event is out, so this checkout is accepted and will be exactly one order, whatever happens to the
         # basket now: answering 503 here would tell the client it failed. A racing checkout of the same version
-        # already removed the basket, or the user saved a newer one (theirs to keep); or the table is unavailable
-        # and the basket stays, pinned to this checkout: checking it out again republishes the same event.
+        # already marked it, or the user saved a newer basket (theirs to keep); or the table is unavailable and
+        # the basket stays, pinned to this checkout: checking it out again republishes the same event.
         if isinstance(error, ClientError) and aws.error_code(error) == "ConditionalCheckFailedException":
-            logger.info("basket gone or changed after publishing", extra={"checkoutId": checkout_id})
+            logger.info("basket changed after publishing", extra={"checkoutId": event.checkoutId})
         elif aws.is_unavailable(error):
-            logger.warning("basket kept after an accepted checkout", extra={"checkoutId": checkout_id})
+            logger.warning("basket kept after an accepted checkout", extra={"checkoutId": event.checkoutId})
         else:
             raise
-    body = {"checkoutId": checkout_id, "userName": request.userName, "totalPrice": total, "status": "ACCEPTED"}
+
+
+def _accepted(checkout_id: str, user_name: str, total: Decimal) -> Response[Any]:
+    body = {"checkoutId": checkout_id, "userName": user_name, "totalPrice": total, "status": "ACCEPTED"}
     return json_response(202, body)
 
 
-def _pin_checkout_time(user_name: str, version: int) -> str:
+def _pin_checkout_time(basket: dict[str, Any]) -> str:
     """The checkout time of this basket version, set by its first checkout attempt and reused by every retry.
 
     A retry therefore publishes the same event (same checkoutId, same order key), which the consumer
@@ -183,11 +271,11 @@ def _pin_checkout_time(user_name: str, version: int) -> str:
     """
     try:
         result = baskets.update_item(
-            Key={"userName": user_name},
+            Key={"userName": basket["userName"]},
             UpdateExpression="SET checkedOutAt = if_not_exists(checkedOutAt, :now)",
-            ConditionExpression="#version = :version",
+            ConditionExpression="basketId = :basketId AND #version = :version",
             ExpressionAttributeNames={"#version": "version"},
-            ExpressionAttributeValues={":now": _now(), ":version": version},
+            ExpressionAttributeValues={":now": _now(), ":basketId": basket["basketId"], ":version": basket["version"]},
             ReturnValues="UPDATED_NEW",
         )
     except ClientError as error:
@@ -197,22 +285,22 @@ def _pin_checkout_time(user_name: str, version: int) -> str:
     return str(result["Attributes"]["checkedOutAt"])
 
 
-def _publish(detail: dict[str, Any]) -> None:
+def _publish(event: CheckoutBasket) -> None:
     entry = {
         "Source": EVENT_SOURCE,
-        "DetailType": EVENT_DETAIL_TYPE,
-        "Detail": jsonio.dumps(detail),
+        "DetailType": CHECKOUT_DETAIL_TYPE,
+        "Detail": jsonio.dumps(event.model_dump(exclude_none=True)),
         "EventBusName": EVENT_BUS_NAME,
     }
     unavailable = ServiceUnavailableError("checkout cannot be accepted right now; the basket is kept, retry later")
     try:
         result = events().put_events(Entries=[entry])
     except (ClientError, BotoCoreError) as error:
-        logger.warning("PutEvents failed", extra={"checkoutId": detail["checkoutId"], "error": repr(error)})
+        logger.warning("PutEvents failed", extra={"checkoutId": event.checkoutId, "error": repr(error)})
         raise unavailable from None
     if result.get("FailedEntryCount"):
         failed = result.get("Entries", [{}])[0]
-        logger.warning("PutEvents rejected the entry", extra={"checkoutId": detail["checkoutId"], "entry": failed})
+        logger.warning("PutEvents rejected the entry", extra={"checkoutId": event.checkoutId, "entry": failed})
         raise unavailable
 
 
@@ -224,8 +312,18 @@ def events() -> BaseClient:
 
 
 def _public(basket: dict[str, Any]) -> dict[str, Any]:
-    """The basket as the API shows it: without the bookkeeping of idempotent writes."""
-    return {key: value for key, value in basket.items() if key != "writeId"}
+    """The basket as the API shows it: without the bookkeeping of idempotent writes and checkouts."""
+    return {key: value for key, value in basket.items() if key not in _BOOKKEEPING}
+
+
+def _checked_out(item: dict[str, Any]) -> bool:
+    """True for the marker a checkout leaves in place of the basket."""
+    return "checkoutId" in item
+
+
+def _etag(basket: dict[str, Any]) -> str:
+    # basketId and version together: versions start over when a basket is deleted and written again.
+    return f'"{basket["basketId"]}.{basket["version"]}"'
 
 
 def _catalogue(product_ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Self
 
-from pydantic import Field, StrictInt
+from pydantic import Field, model_validator
 
-from handlers.shared.models import Printable, ProductId, Strict, UserName
-
-MAX_LINES = 50
-Quantity = Annotated[StrictInt, Field(ge=1, le=99)]
-Color = Annotated[str, Field(min_length=1, max_length=50), Printable]
-PersonName = Annotated[str, Field(min_length=1, max_length=100), Printable]
-Address = Annotated[str, Field(min_length=1, max_length=500), Printable]
-# Deliberately loose (the mailbox decides), but one @, a dot in the domain, no spaces and no control characters.
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Printable]
-# A method's name such as CARD or PAYPAL. No digits: card numbers are never accepted, not even here.
-PaymentMethod = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z _-]{0,31}$")]
+from handlers.shared.contract import MAX_LINES, MAX_QUANTITY
+from handlers.shared.models import (
+    Address,
+    Color,
+    Email,
+    PaymentMethod,
+    PersonName,
+    ProductId,
+    Quantity,
+    Strict,
+    UserName,
+)
 
 
 class BasketLineIn(Strict):
@@ -26,10 +27,30 @@ class BasketLineIn(Strict):
 
 
 class BasketIn(Strict):
-    """The whole basket of `userName`; names and prices come from the catalogue, never from the client."""
+    """The whole basket of `userName`; names and prices come from the catalogue, never from the client.
+
+    Lines of the same product and colour are merged into one, in the order they first appear, and the
+    1-99 limit applies to the merged quantity: 60 + 60 of one lamp is 120 lamps, which is refused.
+    """
 
     userName: UserName  # noqa: N815
     items: list[BasketLineIn] = Field(max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _merge_lines_of_one_product(self) -> Self:
+        merged: dict[tuple[str, str | None], BasketLineIn] = {}
+        for line in self.items:
+            key = (line.productId, line.color)
+            if key in merged:
+                merged[key] = merged[key].model_copy(update={"quantity": merged[key].quantity + line.quantity})
+            else:
+                merged[key] = line
+        for (product, color), line in merged.items():
+            if line.quantity > MAX_QUANTITY:
+                of = f"product {product}" + (f" in {color}" if color else "")
+                raise ValueError(f"{of} adds up to {line.quantity} units over its lines; at most {MAX_QUANTITY}")
+        self.items = list(merged.values())
+        return self
 
 
 class CheckoutIn(Strict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,10 +13,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
-from handlers.ordering.models import CheckoutBasket
 from handlers.shared import aws, coldstart
 from handlers.shared.dynamodb import Table
+from handlers.shared.events import CheckoutBasket, CheckoutRecord
 from handlers.shared.http import error_responses, json_response, make_resolver, ok_response
 from handlers.shared.models import USER_NAME_PATTERN, Page
 from handlers.shared.paging import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
@@ -81,11 +81,22 @@ def user_orders(
 
 
 def place_order(record: SQSRecord) -> None:
-    """One CheckoutBasket event -> one order, however many times it is delivered. Raising fails only this record."""
-    envelope = json.loads(record.body, parse_float=Decimal)
-    if envelope.get("detail-type") != "CheckoutBasket":
-        raise ValueError(f"not a CheckoutBasket event: {envelope.get('detail-type')!r}")
-    event = CheckoutBasket.model_validate(envelope.get("detail"))
+    """One CheckoutBasket event -> one order, however many times it is delivered. Raising fails only this record.
+
+    A failure is logged here with the record's checkoutId and the reason: the batch processor only reports the
+    record back to the queue, and the next place anyone could look is the dead-letter queue.
+    """
+    try:
+        _place(CheckoutRecord.model_validate_json(record.body).detail)
+    except Exception as error:
+        logger.warning(
+            "checkout record failed",
+            extra={"checkoutId": _checkout_id(record.body), "messageId": record.message_id, "reason": _reason(error)},
+        )
+        raise
+
+
+def _place(event: CheckoutBasket) -> None:
     order = {
         "userName": event.userName,
         "orderDate": event.checkedOutAt,
@@ -109,6 +120,24 @@ def place_order(record: SQSRecord) -> None:
         logger.info("duplicate delivery, order already placed", extra={"orderId": event.checkoutId})
         return
     logger.info("order placed", extra={"orderId": event.checkoutId})
+
+
+def _checkout_id(body: str) -> str | None:
+    """The record's checkoutId if its body has one where a CheckoutBasket keeps it, valid or not."""
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return None
+    checkout_id = detail.get("checkoutId") if isinstance(detail, dict) else None
+    return checkout_id if isinstance(checkout_id, str) else None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        # Field paths and messages, without the input values (which hold names and addresses).
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+        return f"invalid event: {problems}"[:1000]
+    return f"{type(error).__name__}: {error}"[:1000]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from handlers.shared.models import Money, Printable, ProductId, Strict
+from handlers.shared.models import Printable, ProductId, ProductName, Strict, UnitPrice
 
-Name = Annotated[str, Field(min_length=1, max_length=200), Printable]
 Description = Annotated[str, Field(max_length=2000), Printable]
 ImageFile = Annotated[str, Field(max_length=500), Printable]
 Category = Annotated[str, Field(min_length=1, max_length=100), Printable]
@@ -17,20 +16,20 @@ Category = Annotated[str, Field(min_length=1, max_length=100), Printable]
 class ProductIn(Strict):
     """A new product; the server assigns its `id`."""
 
-    name: Name
+    name: ProductName
     description: Description = ""
     imageFile: ImageFile = ""  # noqa: N815 - the wire name
-    price: Money
+    price: UnitPrice
     category: Category
 
 
 class ProductPatch(Strict):
     """The fields to change; absent fields keep their value, `null` is not a value."""
 
-    name: Name | None = None
+    name: ProductName | None = None
     description: Description | None = None
     imageFile: ImageFile | None = None  # noqa: N815
-    price: Money | None = None
+    price: UnitPrice | None = None
     category: Category | None = None
 
     @model_validator(mode="before")

@@ -29,6 +29,10 @@ class ConflictError(ApiError):
     status, code = 409, "CONFLICT"
 
 
+class PreconditionFailedError(ApiError):
+    status, code = 412, "PRECONDITION_FAILED"
+
+
 class PayloadTooLargeError(ApiError):
     status, code = 413, "PAYLOAD_TOO_LARGE"
 

@@ -40,6 +40,7 @@ _ERROR_DESCRIPTIONS = {
     400: "Malformed request: bad JSON, path or query parameters, or cursor",
     404: "No such resource",
     409: "Conflicts with the current state",
+    412: "If-Match or If-None-Match does not hold for the current state",
     413: f"Request body larger than {jsonio.MAX_BODY_BYTES} bytes",
     415: "Request body is not application/json",
     422: "Request body fails validation",

@@ -6,7 +6,25 @@ import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    WithJsonSchema,
+    model_validator,
+)
+
+from handlers.shared.contract import (
+    MAX_QUANTITY,
+    MAX_TOTAL,
+    MAX_UNIT_PRICE,
+    MONEY_DECIMALS,
+    TOTAL_DIGITS,
+    UNIT_PRICE_DIGITS,
+)
 
 
 def _printable(value: str) -> str:
@@ -27,22 +45,45 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-# Up to 9,999,999.99: with <= 99 units on <= 50 lines a total stays below 13 significant digits,
-# which the JSON writer prints exactly (handlers.shared.jsonio).
-Money = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=9, decimal_places=2, allow_inf_nan=False),
-    BeforeValidator(_json_number),
+def _money_schema(maximum: Decimal) -> WithJsonSchema:
     # The API reads and writes money as a JSON number (handlers.shared.jsonio), never as pydantic's default
-    # string; the OpenAPI document must say so both ways.
-    WithJsonSchema({"type": "number", "minimum": 0}),
+    # string; the OpenAPI document and the event's JSON Schema must say so. The decimals are not stated as
+    # multipleOf 0.01, which binary floats fail (0.07 / 0.01 is not an integer).
+    return WithJsonSchema(
+        {"type": "number", "minimum": 0, "maximum": float(maximum), "description": "at most 2 decimals"}
+    )
+
+
+# Limits from handlers.shared.contract: any basket of valid lines has a total the event accepts.
+UnitPrice = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=UNIT_PRICE_DIGITS, decimal_places=MONEY_DECIMALS, allow_inf_nan=False),
+    BeforeValidator(_json_number),
+    _money_schema(MAX_UNIT_PRICE),
 ]
+TotalPrice = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=TOTAL_DIGITS, decimal_places=MONEY_DECIMALS, allow_inf_nan=False),
+    BeforeValidator(_json_number),
+    _money_schema(MAX_TOTAL),
+]
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 ProductId = Annotated[str, Field(min_length=1, max_length=64, pattern=PRODUCT_ID_PATTERN)]
 
 USER_NAME_PATTERN = r"^[A-Za-z0-9._@-]{1,64}$"
 UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=USER_NAME_PATTERN)]
+
+# Text fields that travel from a request into the CheckoutBasket event and the order: one definition each.
+ProductName = Annotated[str, Field(min_length=1, max_length=200), Printable]
+Color = Annotated[str, Field(min_length=1, max_length=50), Printable]
+PersonName = Annotated[str, Field(min_length=1, max_length=100), Printable]
+Address = Annotated[str, Field(min_length=1, max_length=500), Printable]
+# Deliberately loose (the mailbox decides), but one @, a dot in the domain, no spaces and no control characters.
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Printable]
+# A method's name such as CARD or PAYPAL. No digits: card numbers are never accepted, not even here.
+PaymentMethod = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z _-]{0,31}$")]
 
 
 # Every model here is built on first use (defer_build), not at import: a cold start builds only the validators its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -149,3 +150,24 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> Reply:
         body = base64.b64decode(body).decode()
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     return Reply(int(response["statusCode"]), headers, body)
+
+
+def delivered(stack, checkout_id, count=1, deadline_s=10.0):
+    """The SQS bodies the stack's rule delivered for this checkout (polls the queue until a deadline)."""
+    found = []
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        messages = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in messages.get("Messages", []):
+            if json.loads(message["Body"]).get("detail", {}).get("checkoutId") == checkout_id:
+                stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                found.append(message["Body"])
+        if len(found) >= count:
+            return found if count > 1 else found[0]
+    raise AssertionError(f"{count} CheckoutBasket {checkout_id} expected on {stack.queue_url}, got {len(found)}")
+
+
+def orders_of(call, user):
+    reply = call("GET", f"/order/{user}")
+    assert reply.status == 200, f"GET /order/{user}: {reply}"
+    return reply.json["items"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from decimal import Decimal
 
 import jsonschema
@@ -12,7 +11,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
-from helpers import LambdaContext, contact, envelope, product_body, sqs_record, unique
+from helpers import LambdaContext, contact, delivered, envelope, orders_of, product_body, sqs_record, unique
 
 from localcloud.graph import PROJECT_DIR
 
@@ -40,27 +39,6 @@ def consume(services, *bodies):
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 
-def delivered(stack, checkout_id, count=1, deadline_s=10.0):
-    """The SQS bodies the stack's rule delivered for this checkout (polls the queue until a deadline)."""
-    found = []
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        messages = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for message in messages.get("Messages", []):
-            if json.loads(message["Body"]).get("detail", {}).get("checkoutId") == checkout_id:
-                stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                found.append(message["Body"])
-        if len(found) >= count:
-            return found if count > 1 else found[0]
-    raise AssertionError(f"{count} CheckoutBasket {checkout_id} expected on {stack.queue_url}, got {len(found)}")
-
-
-def orders_of(call, user):
-    reply = call("GET", f"/order/{user}")
-    assert reply.status == 200, f"GET /order/{user}: {reply}"
-    return reply.json["items"]
-
-
 def test_basket_is_priced_from_the_catalogue_exactly(call, products):
     user = unique("u")
     # 3 x 0.10 + 1 x 0.20 = 0.50, exactly
@@ -75,29 +53,118 @@ def test_basket_is_priced_from_the_catalogue_exactly(call, products):
     assert call("GET", f"/basket/{user}").json == again
 
 
+def _answer_lost_once(client, then=None):
+    """A botocore hook on the basket writes: the first PutItem reaches DynamoDB but its answer is lost (so the SDK
+    sends it again), and `then()` runs between the lost answer and the re-send. Returns (hook, sends)."""
+    sends = []
+
+    def hook(request, **_):
+        sends.append(request.body)
+        if len(sends) == 1:
+            requests.request(request.method, request.url, headers=dict(request.headers), data=request.body, timeout=5)
+            if then is not None:
+                then()
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    return hook, sends
+
+
 def test_a_basket_write_sent_twice_by_the_sdk_is_one_version(call, services, products, stack):
     # Given a basket write whose first send reaches DynamoDB but whose answer is lost, so the SDK sends it again
     user = unique("u")
     client = services.basket.baskets.client
-    sends = []
-
-    def answer_lost_once(request, **_):
-        sends.append(request.body)
-        if len(sends) == 1:
-            requests.request(request.method, request.url, headers=dict(request.headers), data=request.body, timeout=5)
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    client.meta.events.register_first("before-send.dynamodb.UpdateItem", answer_lost_once)
+    hook, sends = _answer_lost_once(client)
+    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
     try:
         # When the basket is written
         basket = fill(call, user, products)
     finally:
-        client.meta.events.unregister("before-send.dynamodb.UpdateItem", answer_lost_once)
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
     # Then both sends reached the table, yet the basket is at its first version, as answered
-    assert len(sends) == 2, f"UpdateItem sends for the basket of {user}: {len(sends)}"
+    assert len(sends) == 2, f"PutItem sends for the basket of {user}: {len(sends)}"
     stored = stack.table("basket").get_item(Key={"userName": user})["Item"]
     assert basket["version"] == stored["version"] == 1, f"basket of {user}: answered {basket}, stored {stored}"
-    assert "writeId" not in basket, f"basket of {user} shows its write bookkeeping: {basket}"
+    assert not {"writeId", "writeIds"} & set(basket), f"basket of {user} shows its write bookkeeping: {basket}"
+
+
+def test_an_old_write_re_sent_after_a_newer_write_is_not_applied_again(call, services, products, stack):
+    # Given a basket write A whose answer is lost, and another write B of the same basket applied before the SDK
+    # re-sends A (under load the re-send of a late write can arrive after newer ones)
+    user = unique("u")
+    client = services.basket.baskets.client
+    newer = []
+
+    def write_b():
+        newer.append(
+            call("POST", "/basket", {"userName": user, "items": [{"productId": products[1]["id"], "quantity": 7}]})
+        )
+
+    hook, sends = _answer_lost_once(client, then=write_b)
+    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
+    try:
+        # When A is written
+        a = fill(call, user, products)
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
+    (b,) = newer
+    # Then A was sent twice, A is answered as version 1 and B as version 2
+    assert len(sends) == 3, f"PutItem sends for the basket of {user} (A, B, A again): {len(sends)}"
+    assert (a["version"], b.status, b.json["version"]) == (1, 200, 2), f"basket of {user}: A {a}, B {b}"
+    # And the basket is B, at version 2: A's late re-send did not apply A a second time
+    stored = call("GET", f"/basket/{user}").json
+    assert (stored["version"], stored["items"]) == (2, b.json["items"]), f"basket of {user}: {stored}"
+
+
+def test_writes_conditioned_on_an_etag(call, products):
+    # Given a basket and its ETag
+    user = unique("u")
+    item = [{"productId": products[0]["id"], "quantity": 1}]
+    created = call("POST", "/basket", {"userName": user, "items": item}, headers={"if-none-match": "*"})
+    assert created.status == 200 and created.headers.get("etag"), f"POST /basket If-None-Match: * for {user}: {created}"
+    etag = created.headers["etag"]
+    assert call("GET", f"/basket/{user}").headers.get("etag") == etag, f"GET /basket/{user} ETag"
+    # When it is written again on that ETag, Then the write applies and the ETag changes
+    second = call("POST", "/basket", {"userName": user, "items": item * 1}, headers={"if-match": etag})
+    assert second.status == 200 and second.headers["etag"] != etag, f"POST /basket If-Match {etag}: {second}"
+    # When a write is conditioned on the old ETag, or on there being no basket, Then it is refused with 412
+    for headers in ({"if-match": etag}, {"if-none-match": "*"}):
+        stale = call("POST", "/basket", {"userName": user, "items": []}, headers=headers)
+        assert stale.status == 412 and stale.json["error"] == "PRECONDITION_FAILED", f"POST /basket {headers}: {stale}"
+    # And the basket is the second write
+    stored = call("GET", f"/basket/{user}")
+    assert (stored.json["version"], stored.headers["etag"]) == (2, second.headers["etag"]), (
+        f"basket of {user}: {stored}"
+    )
+    # And If-Match on a user with no basket is 412 too
+    nobody = unique("nobody")
+    reply = call("POST", "/basket", {"userName": nobody, "items": item}, headers={"if-match": "*"})
+    assert reply.status == 412, f"POST /basket If-Match: * for {nobody}, who has no basket: {reply}"
+
+
+def test_lines_of_one_product_and_colour_are_merged_within_the_limit(call, products):
+    user = unique("u")
+    first, second = (p["id"] for p in products)
+    # Given lines that repeat a product (and a colour)
+    items = [
+        {"productId": first, "quantity": 60},
+        {"productId": second, "quantity": 1, "color": "red"},
+        {"productId": first, "quantity": 30},
+        {"productId": second, "quantity": 2, "color": "red"},
+        {"productId": second, "quantity": 4, "color": "blue"},
+    ]
+    # When the basket is written, Then each product and colour is one line with the summed quantity
+    reply = call("POST", "/basket", {"userName": user, "items": items})
+    assert reply.status == 200, f"POST /basket {items}: {reply}"
+    lines = [(i["productId"], i.get("color"), i["quantity"]) for i in reply.json["items"]]
+    assert lines == [(first, None, 90), (second, "red", 3), (second, "blue", 4)], f"basket of {user}: {lines}"
+    assert reply.json["totalPrice"] == Decimal("10.40"), f"basket of {user}: {reply.json}"
+    # And 60 + 60 of one product is 120 units: refused, as a single line of 120 would be
+    too_many = [{"productId": first, "quantity": 60}, {"productId": first, "quantity": 60}]
+    reply = call("POST", "/basket", {"userName": user, "items": too_many})
+    assert reply.status == 422 and "120" in reply.json["message"] + str(reply.json.get("details")), (
+        f"POST /basket {too_many}: {reply}"
+    )
+    assert call("GET", f"/basket/{user}").json["version"] == 1, f"basket of {user} changed by a refused write"
 
 
 def test_client_prices_and_unknown_products_are_rejected(call, products):
@@ -214,21 +281,23 @@ def test_bus_unavailable_is_503_and_keeps_the_basket(call, services, products, f
 
 
 def test_a_basket_table_down_after_publishing_still_accepts_the_checkout(call, services, products):
-    # Given a basket, and a basket table that fails the delete following the published event
+    # Given a basket, and a basket table that fails the write following the published event (which replaces the
+    # basket by the marker of its checkout)
     user = unique("u")
     fill(call, user, products)
     client = services.basket.baskets.client
 
-    def unavailable(**_):
-        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "test"}}
-        raise ClientError(error, "DeleteItem")
+    def unavailable(params, **_):
+        if b":checkoutId" in params["body"]:
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "test"}}
+            raise ClientError(error, "UpdateItem")
 
-    client.meta.events.register_first("before-call.dynamodb.DeleteItem", unavailable)
+    client.meta.events.register_first("before-call.dynamodb.UpdateItem", unavailable)
     try:
         # When the user checks out
         first = call("POST", "/basket/checkout", contact(user))
     finally:
-        client.meta.events.unregister("before-call.dynamodb.DeleteItem", unavailable)
+        client.meta.events.unregister("before-call.dynamodb.UpdateItem", unavailable)
     # Then the checkout is accepted, since the event is out, and the basket stays
     assert first.status == 202, f"checkout of {user} with the basket table down after publishing: {first}"
     assert call("GET", f"/basket/{user}").status == 200, f"basket of {user} after its accepted checkout"
@@ -272,14 +341,29 @@ def test_checkout_errors(call, products):
     assert reply.status == 200, f"GET /basket/{user} after refused checkouts: {reply}"
 
 
-def test_a_second_checkout_of_the_same_basket_makes_no_second_order(call, stack, services, products):
+def test_a_retried_checkout_after_its_answer_was_lost_is_told_the_same_checkout(call, stack, services, products):
+    # Given a basket checked out (202) whose answer the client lost
     user = unique("u")
     fill(call, user, products)
     first = call("POST", "/basket/checkout", contact(user))
+    assert first.status == 202, f"checkout of {user}: {first}"
+    # When the client retries the checkout
     second = call("POST", "/basket/checkout", contact(user))
-    assert first.status == 202 and second.status == 404, f"checkouts: {first} then {second}"
+    # Then it is told the same checkout, while the basket is gone
+    assert (second.status, second.json) == (202, first.json), f"checkouts of {user}: {first} then {second}"
+    assert call("GET", f"/basket/{user}").status == 404, f"basket of {user} after its checkout"
+    assert call("DELETE", f"/basket/{user}").status == 404, f"DELETE /basket/{user} after its checkout"
+    assert user not in {b["userName"] for b in _all(call, "/basket")}, f"{user} listed by GET /basket after checkout"
+    # And one event was published, which makes one order
     assert consume(services, delivered(stack, first.json["checkoutId"])) == []
     assert len(orders_of(call, user)) == 1
+    with pytest.raises(AssertionError):
+        delivered(stack, first.json["checkoutId"], deadline_s=2)
+    # And a new basket for the user is a new basket, which checks out as a new checkout
+    basket = fill(call, user, products)
+    assert basket["version"] == 1, f"new basket of {user} after a checkout: {basket}"
+    third = call("POST", "/basket/checkout", contact(user))
+    assert third.status == 202 and third.json["checkoutId"] != first.json["checkoutId"], f"third checkout: {third}"
 
 
 def test_a_batch_reports_only_the_bad_record(call, services, products):
