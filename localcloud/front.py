@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
+import socket
 import sys
 import threading
 import time
@@ -36,6 +38,8 @@ _HOP_BY_HOP = {
     "date",
     "server",
 }
+# Well under the emulator's keep-alive timeout (75 s), so the front never sends on a connection it is closing.
+_MAX_IDLE_SECONDS = 20.0
 _SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
 _DOCS_PAGE = """<!doctype html>
 <html lang="en">
@@ -79,7 +83,8 @@ class Front:
         self._openapi = openapi
         self.on_request = on_request or (lambda method, path, status, seconds: None)
         self._openapi_body: bytes | None = None
-        self._idle: list[http.client.HTTPConnection] = []  # last in, first out: the warmest first
+        # (connection, idle since): last in, first out, so the warmest first.
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._pool_lock = threading.Lock()
         self.server = _Server((HOST, port), _handler_class(self))
         self._thread = threading.Thread(target=self.server.serve_forever, name="front", daemon=True)
@@ -110,26 +115,12 @@ class Front:
         """Send one request to the emulator on a kept-alive connection; the response and its whole body.
 
         Connections are shared by all serving threads, so a client that opens a connection per request
-        (curl, `requests.get`) does not make the emulator accept a new one each time too.
+        (curl, `requests.get`) does not make the emulator accept a new one each time too. A request is sent
+        once and never again: one that failed may have reached the emulator and been applied (a basket
+        written, a checkout published), so re-sending it could apply it twice. The client is told 502 and
+        decides. Stale connections, the usual reason a send fails, are left out before sending instead.
         """
-        with self._pool_lock:
-            idle = self._idle.pop() if self._idle else None
-        if idle is not None:
-            try:
-                return self._exchange(idle, method, target, body, headers)
-            except ConnectionError:
-                # The emulator closed this idle connection meanwhile without reading the request (its
-                # keep-alive timeout): so it did the others idle as long. Send once more, on a new one.
-                with self._pool_lock:
-                    stale, self._idle = self._idle, []
-                for conn in stale:
-                    conn.close()
-        fresh = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
-        return self._exchange(fresh, method, target, body, headers)
-
-    def _exchange(
-        self, conn: http.client.HTTPConnection, method: str, target: str, body: bytes | None, headers: dict[str, str]
-    ) -> tuple[http.client.HTTPResponse, bytes]:
+        conn = self._idle_connection() or http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
         try:
             conn.request(method, target, body=body, headers=headers)
             response = conn.getresponse()
@@ -141,8 +132,26 @@ class Front:
             conn.close()
         else:
             with self._pool_lock:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
         return response, payload
+
+    def _idle_connection(self) -> http.client.HTTPConnection | None:
+        """The most recently used idle connection the emulator has not closed, or None."""
+        while True:
+            with self._pool_lock:
+                if not self._idle:
+                    return None
+                conn, idle_since = self._idle.pop()
+            # The emulator closes a connection idle for its keep-alive timeout (75 s); one idle far less than that
+            # and with nothing to read (a peer's close makes the socket readable) is still open.
+            if time.monotonic() - idle_since < _MAX_IDLE_SECONDS and conn.sock is not None and not _readable(conn.sock):
+                return conn
+            conn.close()
+
+
+def _readable(sock: socket.socket) -> bool:
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
@@ -198,7 +207,8 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             try:
                 response, payload = front.forward(self.command, front.upstream_prefix + self.path, body, headers)
             except (ConnectionError, http.client.HTTPException, TimeoutError):
-                self._error(502, "BAD_GATEWAY", "the local emulator did not answer")
+                # Not sent again: the emulator may have applied it (see Front.forward).
+                self._error(502, "BAD_GATEWAY", "the local emulator did not answer; the request may have been applied")
                 return
             self.send_response(response.status)
             for name, value in response.getheaders():
