@@ -11,6 +11,7 @@ from components.http_api import attach_routes
 from components.service_function import ServiceFunction, ServiceFunctionArgs
 from components.settings import Settings
 from components.tables import service_table
+from handlers.shared.contract import BASKET_EXPIRY_ATTRIBUTE
 
 SERVICE = "basket"
 ROUTES = (
@@ -44,7 +45,11 @@ class BasketService(pulumi.ComponentResource):
     def __init__(self, name: str, args: BasketServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:basket:BasketService", name, None, opts)
         s = args.settings
-        self.table = service_table(self, f"{name}-table", s, SERVICE, hash_key="userName")
+        # A checked-out basket is kept as a marker for a while (a retried checkout is told the same 202); the
+        # table's TTL removes the markers (handlers.basket.app.CHECKOUT_MARKER_TTL).
+        self.table = service_table(
+            self, f"{name}-table", s, SERVICE, hash_key="userName", ttl_attribute=BASKET_EXPIRY_ATTRIBUTE
+        )
         self.function = ServiceFunction(
             name,
             ServiceFunctionArgs(

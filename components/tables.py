@@ -20,8 +20,11 @@ def service_table(
     hash_key: str,
     range_key: str | None = None,
     global_secondary_indexes: Sequence[aws.dynamodb.TableGlobalSecondaryIndexArgsDict] = (),
+    ttl_attribute: str | None = None,
 ) -> aws.dynamodb.Table:
     """On-demand, KMS-encrypted table; PITR and deletion protection as the stack says.
+
+    `ttl_attribute`: DynamoDB deletes an item once the epoch second that attribute holds has passed.
 
     With deletion protection on, the table is also `protect`ed (Pulumi refuses to delete it) and
     `retain_on_delete` (removing it from the program or destroying the stack leaves the data in AWS).
@@ -46,6 +49,7 @@ def service_table(
         global_secondary_indexes=list(global_secondary_indexes) or None,
         server_side_encryption={"enabled": True},
         point_in_time_recovery={"enabled": settings.point_in_time_recovery},
+        ttl={"attribute_name": ttl_attribute, "enabled": True} if ttl_attribute else None,
         deletion_protection_enabled=settings.deletion_protection,
         tags=settings.tags(service),
         opts=pulumi.ResourceOptions(

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from handlers.basket.models import BasketIn, CheckoutIn
 from handlers.shared import aws, coldstart, jsonio
-from handlers.shared.contract import CHECKOUT_DETAIL_TYPE, EVENT_SOURCE, SCHEMA_VERSION
+from handlers.shared.contract import BASKET_EXPIRY_ATTRIBUTE, CHECKOUT_DETAIL_TYPE, EVENT_SOURCE, SCHEMA_VERSION
 from handlers.shared.dynamodb import Table, from_wire
 from handlers.shared.errors import (
     ConflictError,
@@ -51,7 +51,7 @@ _RECENT_WRITES = 32
 # checkout whose answer it lost is told the same 202 instead of 404.
 CHECKOUT_MARKER_TTL = timedelta(days=7)
 # What a basket item carries besides the basket itself; the API never shows it.
-_BOOKKEEPING = frozenset({"writeIds", "checkedOutAt", "checkoutId", "expiresAt"})
+_BOOKKEEPING = frozenset({"writeIds", "checkedOutAt", "checkoutId", BASKET_EXPIRY_ATTRIBUTE})
 
 logger = Logger()
 _dynamodb = aws.dynamodb()
@@ -234,9 +234,9 @@ def _mark_checked_out(basket: dict[str, Any], event: CheckoutBasket) -> None:
     try:
         baskets.update_item(
             Key={"userName": basket["userName"]},
-            UpdateExpression="SET checkoutId = :checkoutId, totalPrice = :total, expiresAt = :expires REMOVE #items",
+            UpdateExpression="SET checkoutId = :checkoutId, totalPrice = :total, #expires = :expires REMOVE #items",
             ConditionExpression="basketId = :basketId AND #version = :version",
-            ExpressionAttributeNames={"#items": "items", "#version": "version"},
+            ExpressionAttributeNames={"#items": "items", "#version": "version", "#expires": BASKET_EXPIRY_ATTRIBUTE},
             ExpressionAttributeValues={
                 ":checkoutId": event.checkoutId,
                 ":total": event.totalPrice,

@@ -14,6 +14,8 @@ from typing import Final
 EVENT_SOURCE: Final = "ecommerce.basket"
 CHECKOUT_DETAIL_TYPE: Final = "CheckoutBasket"
 SCHEMA_VERSION: Final = 1
+# The epoch second after which DynamoDB's TTL removes the marker a checkout leaves in place of the basket.
+BASKET_EXPIRY_ATTRIBUTE: Final = "expiresAt"
 
 MAX_LINES: Final = 50  # lines per basket (after merging lines of the same product and colour)
 MAX_QUANTITY: Final = 99  # units per line

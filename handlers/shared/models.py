@@ -39,7 +39,7 @@ Printable = AfterValidator(_printable)
 
 
 def _json_number(value: Any) -> Any:
-    # pydantic's lax Decimal also takes "12.50"; money is a JSON number (DESIGN §3), in requests and in events.
+    # pydantic's lax Decimal also takes "12.50"; money is a JSON number, in requests and in events.
     if isinstance(value, str):
         raise ValueError("must be a JSON number, not a string")
     return value

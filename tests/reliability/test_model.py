@@ -1,9 +1,9 @@
 """A model of the shop, and hypothesis driving the real one over HTTP beside it.
 
-Rules create, reprice and delete products, set and delete baskets, check out, retry a checkout the bus
-refused, and race two checkouts of one basket. After every step the baskets are what the model says and every
-answer was the one the model expected (never a 5xx); at the end, once the queue has drained, every accepted
-checkout is exactly one order with the model's total.
+Rules create, reprice and delete products, set and delete baskets, check out (again, as a client that lost
+the answer does), retry a checkout the bus refused, and race two checkouts of one basket. After every step the
+baskets are what the model says and every answer was the one the model expected (never a 5xx); at the end, once
+the queue has drained, every accepted checkout is exactly one order with the model's total.
 
 Each example has its own users and category, so examples share the stack without interfering.
 """
@@ -69,6 +69,7 @@ class Shop(RuleBasedStateMachine):
         self.products: list[str] = []  # every product created, deleted ones too
         self.prices: dict[str, Decimal] = {}  # live products only
         self.baskets: dict[str, Basket] = {}
+        self.checked_out: dict[str, Expected] = {}  # users whose basket was checked out and not written since
         self.dirty: set[str] = set()  # users whose basket the next invariant check reads
         self.cloud.report.examples["model"] += 1
 
@@ -122,6 +123,7 @@ class Shop(RuleBasedStateMachine):
             self._expect(response, 422)
             return
         self._expect(response, 200)
+        self.checked_out.pop(name, None)
         previous = self.baskets.get(name)
         self.baskets[name] = Basket(lines, [self.prices[p] for p, _ in lines], previous.version + 1 if previous else 1)
 
@@ -221,6 +223,16 @@ class Shop(RuleBasedStateMachine):
     def _settle(self, name: str, responses: list[requests.Response]) -> None:
         """Check concurrent checkouts of `name` against the model: one accepted checkout at most, the model's total."""
         self.dirty.add(name)
+        if name not in self.baskets and name in self.checked_out:
+            # Checked out before: every checkout is told that same checkout again, and nothing new is accepted.
+            done = self.checked_out[name]
+            for response in responses:
+                self._expect(response, 202)
+                body = response.json(parse_float=Decimal)
+                assert (body["checkoutId"], Decimal(str(body["totalPrice"]))) == (done.checkout_id, done.total), (
+                    f"checkout of {name} again: {body}, model {done}"
+                )
+            return
         refusal = self._refusal(name)
         if refusal is not None:
             for response in responses:
@@ -238,6 +250,7 @@ class Shop(RuleBasedStateMachine):
                     f"checkout of {name}: total {response.json()['totalPrice']}, model {total}"
                 )
         self.accepted.append(Expected(name, accepted.pop(), total))
+        self.checked_out[name] = self.accepted[-1]
 
     def _expect(self, response: requests.Response, status: int) -> None:
         request = response.request
