@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
@@ -68,6 +69,9 @@ IfMatch = Annotated[
         description="write only if the basket's current ETag is one of these (or `*`: if there is a basket)",
     ),
 ]
+_ETAG: dict[str, OpenAPIResponseHeader] = {
+    "ETag": {"description": "this basket version's tag, for If-Match", "schema": {"type": "string"}}
+}
 IfNoneMatch = Annotated[str | None, Header(max_length=1024, description="`*`: write only if there is no basket")]
 
 
@@ -84,7 +88,10 @@ def list_baskets(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Respons
 
 @app.post(
     "/basket",
-    responses={200: {"description": "The basket as stored, with its ETag"}, **error_responses(409, 412, 413, 415, 422)},
+    responses={
+        200: {"description": "The basket as stored", "headers": _ETAG},
+        **error_responses(409, 412, 413, 415, 422),
+    },
 )
 def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNoneMatch = None) -> Response[Any]:
     catalogue = _catalogue({line.productId for line in basket.items})
@@ -155,7 +162,7 @@ def _check_preconditions(live: dict[str, Any] | None, if_match: str | None, if_n
             raise PreconditionFailedError("If-None-Match: * but the user has a basket")
 
 
-@app.get("/basket/<userName>", responses={200: {"description": "The basket, with its ETag"}, **error_responses(404)})
+@app.get("/basket/<userName>", responses={200: {"description": "The basket", "headers": _ETAG}, **error_responses(404)})
 def get_basket(userName: UserPath) -> Response[Any]:  # noqa: N803 - the route's parameter name
     item = baskets.get_item(Key={"userName": userName}).get("Item")
     if item is None or _checked_out(item):
