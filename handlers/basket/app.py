@@ -43,8 +43,10 @@ CHECKOUT_NAMESPACE = uuid.UUID("99d20a3a-3737-4194-bec8-ef663c18a606")
 # BatchGetItem may leave keys unprocessed under load; a few immediate retries, then a 503.
 _BATCH_GET_ATTEMPTS = 3
 # A basket write reads the basket and writes conditioned on what it read; a write that lost a race to another
-# one reads again and retries, this many times at most (with a short jittered pause), then answers 409.
-_WRITE_ATTEMPTS = 8
+# one retries on the basket the failed condition returned, this many times at most, with a jittered pause that
+# doubles (at most ~2.5 s in all, inside the function's timeout), then answers 409.
+_WRITE_ATTEMPTS = 10
+_WRITE_BACKOFF_SECONDS = 0.005
 # The ids of the basket's last writes, kept on the item: an SDK re-send of any of them is recognised as already
 # applied. The SDK re-sends within seconds (handlers.shared.aws), far fewer writes than this on one basket.
 _RECENT_WRITES = 32
@@ -102,8 +104,8 @@ def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNone
     # Every request has its own id, kept on the basket: however late the SDK re-sends this request's write, it
     # is either applied once, or found among the basket's recent writes and not applied again.
     write_id = str(uuid.uuid4())
+    current = baskets.get_item(Key={"userName": basket.userName}, ConsistentRead=True).get("Item")
     for attempt in range(_WRITE_ATTEMPTS):
-        current = baskets.get_item(Key={"userName": basket.userName}, ConsistentRead=True).get("Item")
         live = None if current is None or _checked_out(current) else current
         _check_preconditions(live, if_match, if_none_match)
         item = {
@@ -116,16 +118,20 @@ def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNone
             "updatedAt": _now(),
             "writeIds": [write_id, *(current or {}).get("writeIds", [])][:_RECENT_WRITES],
         }
-        if _write_if_unchanged(item, current, write_id):
+        applied, current = _write_if_unchanged(item, current, write_id)
+        if applied:
             return json_response(200, _public(item), headers={"ETag": _etag(item)})
         if if_match is not None or if_none_match is not None:
             raise PreconditionFailedError("the basket changed since the version the request was conditioned on")
-        time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not cryptography
+        time.sleep(random.uniform(0, _WRITE_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter, not cryptography
     raise ConflictError("the basket is being changed by other requests at the same time; retry")
 
 
-def _write_if_unchanged(item: dict[str, Any], current: dict[str, Any] | None, write_id: str) -> bool:
-    """Write `item` if the basket is still `current`; True if this request's write is applied (now or before)."""
+def _write_if_unchanged(
+    item: dict[str, Any], current: dict[str, Any] | None, write_id: str
+) -> tuple[bool, dict[str, Any] | None]:
+    """Write `item` if the basket is still `current`: (True, item) if this request's write is applied (now or by an
+    earlier send), else (False, the basket as it is now, or None if there is none)."""
     if current is None:
         condition, values = "attribute_not_exists(userName)", {}
     else:
@@ -144,9 +150,9 @@ def _write_if_unchanged(item: dict[str, Any], current: dict[str, Any] | None, wr
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
         # Another write came first, or this very write did: the SDK re-sent it after its answer was lost.
-        now = from_wire(error.response.get("Item") or {})
-        return write_id in now.get("writeIds", [])
-    return True
+        now = from_wire(error.response["Item"]) if error.response.get("Item") else None
+        return (now is not None and write_id in now.get("writeIds", [])), now
+    return True, item
 
 
 def _check_preconditions(live: dict[str, Any] | None, if_match: str | None, if_none_match: str | None) -> None:

@@ -115,6 +115,34 @@ def test_an_old_write_re_sent_after_a_newer_write_is_not_applied_again(call, ser
     assert (stored["version"], stored["items"]) == (2, b.json["items"]), f"basket of {user}: {stored}"
 
 
+def test_a_write_that_loses_a_race_is_applied_on_top_of_the_winner(call, services, products):
+    # Given a write A of a new basket, and a write B of the same basket that lands between A's read and A's write
+    user = unique("u")
+    client = services.basket.baskets.client
+    newer = []
+
+    started = []
+
+    def b_first(**_):
+        if not started:  # A's first send; B's own send passes
+            started.append(True)
+            body = {"userName": user, "items": [{"productId": products[1]["id"], "quantity": 2}]}
+            newer.append(call("POST", "/basket", body))
+
+    client.meta.events.register_first("before-send.dynamodb.PutItem", b_first)
+    try:
+        # When A is written
+        a = fill(call, user, products)
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.PutItem", b_first)
+    # Then B created the basket (version 1) and A, refused once, was applied on top of it (version 2)
+    (b,) = newer
+    assert (b.status, b.json["version"], a["version"]) == (200, 1, 2), f"basket of {user}: B {b}, A {a}"
+    assert a["basketId"] == b.json["basketId"], f"basket of {user} got two basketIds: B {b}, A {a}"
+    stored = call("GET", f"/basket/{user}").json
+    assert stored == a, f"basket of {user}: stored {stored}, A answered {a}"
+
+
 def test_writes_conditioned_on_an_etag(call, products):
     # Given a basket and its ETag
     user = unique("u")
