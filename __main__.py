@@ -5,6 +5,7 @@ import pulumi
 from components.alarms import Alarms, AlarmsArgs, WatchedQueue
 from components.basket_service import BasketService, BasketServiceArgs
 from components.checkout_queue import CheckoutQueue, CheckoutQueueArgs
+from components.dependency_layer import DependencyLayer, DependencyLayerArgs
 from components.event_bus import EventBus, EventBusArgs
 from components.http_api import HttpApi, HttpApiArgs
 from components.ordering_service import OrderingService, OrderingServiceArgs
@@ -14,11 +15,12 @@ from components.settings import Settings
 settings = Settings.load()
 
 api = HttpApi("api", HttpApiArgs(settings))
+deps = DependencyLayer("deps", DependencyLayerArgs(settings))
 checkout = CheckoutQueue("checkout", CheckoutQueueArgs(settings))
 bus = EventBus(
     "events", EventBusArgs(settings, target_queue_arn=checkout.queue_arn, target_queue_url=checkout.queue_url)
 )
-product = ProductService("product", ProductServiceArgs(settings, api.api_id, api.execution_arn))
+product = ProductService("product", ProductServiceArgs(settings, api.api_id, api.execution_arn, layer_arn=deps.arn))
 basket = BasketService(
     "basket",
     BasketServiceArgs(
@@ -29,9 +31,12 @@ basket = BasketService(
         product_table_arn=product.table.arn,
         event_bus_name=bus.bus_name,
         event_bus_arn=bus.bus_arn,
+        layer_arn=deps.arn,
     ),
 )
-ordering = OrderingService("ordering", OrderingServiceArgs(settings, api.api_id, api.execution_arn, checkout.queue_arn))
+ordering = OrderingService(
+    "ordering", OrderingServiceArgs(settings, api.api_id, api.execution_arn, checkout.queue_arn, layer_arn=deps.arn)
+)
 alarms = Alarms(
     "alarms",
     AlarmsArgs(

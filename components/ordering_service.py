@@ -25,6 +25,7 @@ class OrderingServiceArgs:
     api_id: pulumi.Input[str]
     api_execution_arn: pulumi.Input[str]
     checkout_queue_arn: pulumi.Input[str]
+    layer_arn: pulumi.Input[str]
 
 
 class OrderingService(pulumi.ComponentResource):
@@ -44,6 +45,7 @@ class OrderingService(pulumi.ComponentResource):
                 service=SERVICE,
                 settings=s,
                 environment={"ORDER_TABLE_NAME": self.table.name},
+                layer_arn=args.layer_arn,
                 policy_statements=[
                     {
                         "Sid": "OrderTable",

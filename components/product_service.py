@@ -28,6 +28,7 @@ class ProductServiceArgs:
     settings: Settings
     api_id: pulumi.Input[str]
     api_execution_arn: pulumi.Input[str]
+    layer_arn: pulumi.Input[str]
 
 
 class ProductService(pulumi.ComponentResource):
@@ -59,6 +60,7 @@ class ProductService(pulumi.ComponentResource):
                 service=SERVICE,
                 settings=s,
                 environment={"PRODUCT_TABLE_NAME": self.table.name},
+                layer_arn=args.layer_arn,
                 policy_statements=[
                     {
                         "Sid": "ProductTable",

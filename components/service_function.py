@@ -30,6 +30,8 @@ class ServiceFunctionArgs:
     service: str
     settings: Settings
     environment: Mapping[str, pulumi.Input[str]]
+    # The stack's dependency layer (components/dependency_layer.py): the function's only layer.
+    layer_arn: pulumi.Input[str]
     # What the service's code calls, built from the ARNs of the resources it uses.
     policy_statements: Sequence[Mapping[str, Any]] = field(default_factory=list)
 
@@ -150,7 +152,7 @@ class ServiceFunction(pulumi.ComponentResource):
             architectures=[s.architecture],
             handler=handler_string(service),
             code=handler_archive(service),
-            layers=[s.powertools_layer_arn],
+            layers=[args.layer_arn],
             memory_size=fn_settings.memory_mb,
             timeout=fn_settings.timeout_seconds,
             reserved_concurrent_executions=fn_settings.reserved_concurrency,

@@ -57,9 +57,6 @@ THROTTLE_BURST: Final = (1, 5000)
 MIN_CONSUMER_CONCURRENCY: Final = 2  # the SQS event source's `maximum_concurrency` cannot be lower
 MAX_PHYSICAL_NAME: Final = 64  # IAM role and Lambda function names; the tightest limit we derive names for
 
-# The AWS-managed Powertools layer is published by this account in every commercial region.
-POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
-
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _STACK = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -101,7 +98,6 @@ class Settings:
     tracing: bool
     cors_allow_origins: tuple[str, ...]
     alarm_email: str | None
-    powertools_layer_version: int
     functions: Mapping[str, FunctionSettings]
 
     @classmethod
@@ -109,7 +105,7 @@ class Settings:
         """Read the current stack's configuration (`pulumi.Config`) and validate all of it."""
         config = pulumi.Config(NAMESPACE)
         raw: dict[str, Any] = {}
-        for key in _KEYS:
+        for key in (*_KEYS, *_REMOVED_KEYS):
             value = config.get(key)
             if value is not None:
                 raw[key] = value
@@ -122,6 +118,9 @@ class Settings:
     def parse(cls, raw: Mapping[str, Any], *, project: str, stack: str, region: str) -> Settings:
         """Validate config values given as the engine gives them (strings; JSON for structured values)."""
         reader = _Reader(raw)
+        for key, instead in _REMOVED_KEYS.items():
+            if raw.get(key) is not None:
+                raise SettingsError(reader.key(key), raw[key], f"no longer a setting ({instead}); remove it")
         if not _STACK.match(stack):
             raise SettingsError("stack", stack, "lower-case letters, digits and '-' (it is part of every name)")
         longest = f"{project}-{stack}-ordering-fn-role"
@@ -153,7 +152,6 @@ class Settings:
             tracing=reader.boolean("tracing", False),
             cors_allow_origins=reader.origins("corsAllowOrigins"),
             alarm_email=reader.email("alarmEmail"),
-            powertools_layer_version=reader.integer("powertoolsLayerVersion", None, 1, 10_000),
             functions=reader.functions("functions", stack_wide),
         )
         return settings
@@ -180,19 +178,6 @@ class Settings:
         """
         reserved = self.function("ordering").reserved_concurrency
         return None if reserved is None else reserved // 2
-
-    @property
-    def powertools_layer_arn(self) -> str:
-        """The AWS-managed Powertools V3 layer (with pydantic v2) built for this runtime and architecture.
-
-        Built from the runtime and architecture rather than pinned whole, so changing either
-        cannot leave a function with a layer compiled for another platform.
-        """
-        flavour = f"{self.runtime.replace('.', '')}-{self.architecture}"
-        return (
-            f"arn:aws:lambda:{self.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{flavour}:{self.powertools_layer_version}"
-        )
 
 
 class _Reader:
@@ -297,8 +282,12 @@ _KEYS: Final = (
     "lambdaMemoryMb", "lambdaTimeoutSeconds", "lambdaReservedConcurrency", "lambdaProvisionedConcurrency",
     "lambdaArchitecture", "lambdaRuntime", "logRetentionDays", "logLevel", "pointInTimeRecovery",
     "deletionProtection", "apiThrottleRateLimit", "apiThrottleBurstLimit", "orderingBatchSize", "maxReceiveCount",
-    "tracing", "corsAllowOrigins", "alarmEmail", "powertoolsLayerVersion", "functions",
+    "tracing", "corsAllowOrigins", "alarmEmail", "functions",
 )  # fmt: skip
+# Keys a stack file may still carry from an earlier version, and what replaced them.
+_REMOVED_KEYS: Final = {
+    "powertoolsLayerVersion": "the program builds the functions' layer from requirements-layer.txt",
+}
 _FUNCTION_LIMITS: Final = {
     "memoryMb": MEMORY_MB,
     "timeoutSeconds": TIMEOUT_SECONDS,

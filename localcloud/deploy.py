@@ -8,8 +8,8 @@ Component resources have no cloud form and are skipped; every custom resource mu
 `localcloud.resources.CREATORS`, or nothing is created and `UnknownResourceTypeError` names the types.
 
 The mock runtime answered every resource with the identifiers AWS would give it (graph.py), so most inputs
-are already right. Where the emulator picks an identifier itself (an HTTP API id, a queue URL, a layer of
-another account), the mock's value is mapped to the real one and rewritten in the inputs of later resources.
+are already right. Where the emulator picks an identifier itself (an HTTP API id, a queue URL), the mock's
+value is mapped to the real one and rewritten in the inputs of later resources.
 """
 
 from __future__ import annotations

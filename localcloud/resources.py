@@ -34,23 +34,11 @@ class Context:
     account: str
     project_dir: Path
     _clients: dict[str, Any] = field(default_factory=dict)
-    _dependency_layer_arn: str | None = None
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.session.client(service, endpoint_url=self.endpoint)
         return self._clients[service]
-
-    def dependency_layer_arn(self) -> str:
-        """The layer built from this virtualenv's copy of requirements-layer.txt, published on first use."""
-        if self._dependency_layer_arn is None:
-            published = self.client("lambda").publish_layer_version(
-                LayerName="localcloud-dependencies",
-                Description="requirements-layer.txt, from the local virtualenv",
-                Content={"ZipFile": layer.layer_zip()},
-            )
-            self._dependency_layer_arn = str(published["LayerVersionArn"])
-        return self._dependency_layer_arn
 
 
 Creator = Callable[[Context, Resource, Inputs], Outputs]
@@ -368,7 +356,10 @@ def _layer_version(ctx: Context, r: Resource, i: Inputs) -> Outputs:
             {
                 "LayerName": name,
                 "Description": i.get("description"),
-                "Content": {"ZipFile": _code_zip(ctx, i)},
+                # Not the declared archive: it holds wheels for the declared runtime and architecture, and the
+                # emulator runs functions with its own interpreter (pydantic-core is compiled, so those wheels
+                # would not import). The same pins built for this interpreter instead (localcloud/layer.py).
+                "Content": {"ZipFile": layer.layer_zip()},
                 "CompatibleRuntimes": i.get("compatibleRuntimes"),
                 "CompatibleArchitectures": i.get("compatibleArchitectures"),
                 "LicenseInfo": i.get("licenseInfo"),
@@ -381,13 +372,6 @@ def _layer_version(ctx: Context, r: Resource, i: Inputs) -> Outputs:
         "layerArn": published["LayerArn"],
         "version": str(published["Version"]),
     }
-
-
-def _layers(ctx: Context, arns: list[str]) -> list[str]:
-    # A layer from another account (AWS's managed Powertools layer) cannot exist here; the functions get
-    # the same packages from the layer built from this virtualenv instead.
-    own = f":{ctx.account}:layer:"
-    return [arn if own in arn else ctx.dependency_layer_arn() for arn in arns]
 
 
 def _invoke_arn(ctx: Context, function_arn: str) -> str:
@@ -413,7 +397,7 @@ def _function(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "MemorySize": _int(i.get("memorySize")),
                 "Publish": bool(i.get("publish")),
                 "Environment": {"Variables": (i.get("environment") or {}).get("variables")},
-                "Layers": _layers(ctx, list(i.get("layers") or [])),
+                "Layers": i.get("layers"),
                 "Architectures": i.get("architectures"),
                 "TracingConfig": {"Mode": (i.get("tracingConfig") or {}).get("mode")},
                 "EphemeralStorage": {"Size": _int((i.get("ephemeralStorage") or {}).get("size"))},

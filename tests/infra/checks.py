@@ -11,11 +11,14 @@ import importlib
 import inspect
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from localcloud.graph import Graph, Resource
+import pulumi
+
+from localcloud.graph import PROJECT_DIR, Graph, Resource
 
 SERVICES = ("product", "basket", "ordering")
 PROJECT = "ecommerce"
@@ -40,6 +43,7 @@ INTEGRATION = "aws:apigatewayv2/integration:Integration"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+LAYER = "aws:lambda/layerVersion:LayerVersion"
 
 # DESIGN §3, verbatim.
 DESIGN_ROUTES = {
@@ -369,6 +373,9 @@ def table_keys_follow_the_architecture(graph: Graph, expect: Expect) -> None:
     assert tables["product"]["attributes"] == [{"name": "id", "type": "S"}, {"name": "category", "type": "S"}]
     assert (tables["basket"]["hashKey"], tables["basket"].get("rangeKey")) == ("userName", None)
     assert (tables["ordering"]["hashKey"], tables["ordering"]["rangeKey"]) == ("userName", "orderDate")
+    # Checkout markers expire (the basket handler sets the attribute); no other table deletes by itself.
+    assert tables["basket"].get("ttl") == {"attributeName": "expiresAt", "enabled": True}, tables["basket"]
+    assert not tables["product"].get("ttl") and not tables["ordering"].get("ttl"), "TTL on the product/order table"
 
 
 def every_taggable_resource_carries_project_stack_service(graph: Graph, expect: Expect) -> None:
@@ -451,18 +458,43 @@ def api_stage_throttles_logs_and_allows_configured_origins(graph: Graph, expect:
     )
 
 
-def functions_run_the_configured_platform_with_the_powertools_layer(graph: Graph, expect: Expect) -> None:
+def functions_run_the_configured_platform_with_the_stack_dependency_layer(graph: Graph, expect: Expect) -> None:
     architecture, runtime = expect.text("lambdaArchitecture"), expect.text("lambdaRuntime")
-    layer = (
-        f"arn:aws:lambda:{graph.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-"
-        f"{runtime.replace('.', '')}-{architecture}:{expect.int('powertoolsLayerVersion')}"  # type: ignore[union-attr]
+    layers = graph.of_type(LAYER)
+    assert len(layers) == 1, f"expected exactly one dependency layer, found {[layer.urn for layer in layers]}"
+    (layer,) = layers
+    assert layer.inputs["layerName"] == f"{PROJECT}-{expect.stack}-deps", f"{layer.urn}: {layer.inputs['layerName']}"
+    assert layer.inputs["compatibleRuntimes"] == [runtime], (
+        f"{layer.urn}: runtimes {layer.inputs['compatibleRuntimes']}"
+    )
+    assert layer.inputs["compatibleArchitectures"] == [architecture], (
+        f"{layer.urn}: architectures {layer.inputs['compatibleArchitectures']}"
     )
     for function in graph.of_type(FUNCTION):
         service = tag(function, "service")
         assert function.inputs["architectures"] == [architecture], function.urn
         assert function.inputs["runtime"] == runtime, function.urn
-        assert function.inputs["layers"] == [layer], f"{function.urn}: layers {function.inputs['layers']}"
+        assert function.inputs["layers"] == [layer.outputs["arn"]], (
+            f"{function.urn}: layers {function.inputs['layers']}, not only {layer.urn}"
+        )
         assert function.inputs["handler"] == f"handlers.{service}.app.handler", function.urn
+
+
+def dependency_layer_archive_holds_wheels_for_the_functions_platform(graph: Graph, expect: Expect) -> None:
+    # pydantic-core is the compiled distribution: its wheel's tags say which Python and machine the layer is for.
+    architecture, runtime = expect.text("lambdaArchitecture"), expect.text("lambdaRuntime")
+    (layer,) = graph.of_type(LAYER)
+    code = layer.inputs["code"]
+    assert isinstance(code, pulumi.FileArchive), f"{layer.urn}: code is {type(code).__name__}, not a built archive"
+    assert not code.path.startswith("/"), f"{layer.urn}: archive path {code.path} is not relative to the project"
+    with zipfile.ZipFile(PROJECT_DIR / code.path) as archive:
+        (wheel,) = [n for n in archive.namelist() if re.fullmatch(r"python/pydantic_core-[^/]+\.dist-info/WHEEL", n)]
+        tags = [line.split(": ", 1)[1] for line in archive.read(wheel).decode().splitlines() if line.startswith("Tag:")]
+    abi = "cp" + runtime.removeprefix("python").replace(".", "")  # type: ignore[union-attr]
+    machine = {"arm64": "aarch64", "x86_64": "x86_64"}[architecture]  # type: ignore[index]
+    assert tags and all(t.startswith(f"{abi}-{abi}-manylinux") and t.endswith(f"_{machine}") for t in tags), (
+        f"{layer.urn}: {code.path} holds pydantic-core for {tags}, not {runtime} on {architecture}"
+    )
 
 
 def functions_get_the_environment_of_the_contract(graph: Graph, expect: Expect) -> None:
@@ -537,7 +569,8 @@ INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     log_groups_keep_logs_for_the_configured_retention,
     alarms_watch_dlqs_functions_and_api_5xx,
     api_stage_throttles_logs_and_allows_configured_origins,
-    functions_run_the_configured_platform_with_the_powertools_layer,
+    functions_run_the_configured_platform_with_the_stack_dependency_layer,
+    dependency_layer_archive_holds_wheels_for_the_functions_platform,
     functions_get_the_environment_of_the_contract,
     each_function_publishes_versions_behind_a_live_alias,
     memory_timeout_and_reserved_concurrency_land_on_the_right_function,

@@ -76,7 +76,6 @@ def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         "tracing": draw(st.booleans()),
         "corsAllowOrigins": draw(st.just(["*"]) | origins),
         "alarmEmail": draw(st.none() | emails),
-        "powertoolsLayerVersion": draw(st.integers(1, 200)),
         "functions": functions,
     }
     return stack, config
@@ -101,6 +100,5 @@ INVALID_VALUES: dict[str, list[Any]] = {
     "tracing": ["on"],
     "corsAllowOrigins": [[], ["shop.example.com"], ["*", "https://a.example.com"], "https://a.example.com", [1]],
     "alarmEmail": ["nobody", "a@b"],
-    "powertoolsLayerVersion": [0, "latest"],
     "functions": [{"search": {}}, ["product"]],
 }

@@ -67,7 +67,7 @@ def test_a_stack_name_that_cannot_prefix_every_physical_name_fails(stack: str) -
     # Given a stack whose name is too long for IAM's 64 characters, or not valid in every AWS name
     # When its settings are parsed
     with pytest.raises(SettingsError) as failure:
-        Settings.parse({"powertoolsLayerVersion": "1"}, project="ecommerce", stack=stack, region="us-east-1")
+        Settings.parse({}, project="ecommerce", stack=stack, region="us-east-1")
     # Then the stack name is what is reported
     assert failure.value.key == "stack", str(failure.value)
 
@@ -81,3 +81,12 @@ def test_a_stack_name_that_cannot_prefix_every_physical_name_fails(stack: str) -
 def test_any_out_of_range_integer_fails_naming_the_key(key: str, value: int) -> None:
     error = start_fails("dev", {key: value})
     assert error.key == f"ecommerce:{key}" and str(value) in str(error), str(error)
+
+
+def test_a_stack_file_still_pinning_the_managed_powertools_layer_fails_saying_what_replaced_it() -> None:
+    # Given a stack file from before the program built its own layer (it pinned AWS's Powertools layer)
+    # When the program starts
+    error = start_fails("dev", {"powertoolsLayerVersion": 27})
+    # Then it names the key and says where the layer's versions come from now, rather than ignoring it
+    assert error.key == "ecommerce:powertoolsLayerVersion", str(error)
+    assert "requirements-layer.txt" in str(error), str(error)
