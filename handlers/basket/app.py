@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from handlers.basket.models import BasketIn, CheckoutIn
-from handlers.shared import aws, coldstart, jsonio
+from handlers.shared import auth, aws, coldstart, jsonio
 from handlers.shared.contract import BASKET_EXPIRY_ATTRIBUTE, CHECKOUT_DETAIL_TYPE, EVENT_SOURCE, SCHEMA_VERSION
 from handlers.shared.dynamodb import Table, from_wire
 from handlers.shared.errors import (
@@ -77,7 +77,9 @@ _ETAG: dict[str, OpenAPIResponseHeader] = {
 IfNoneMatch = Annotated[str | None, Header(max_length=1024, description="`*`: write only if there is no basket")]
 
 
-@app.get("/basket", responses={200: ok_response(Page, "A page of baskets"), **error_responses()})
+@app.get(
+    "/basket", security=auth.ADMIN, responses={200: ok_response(Page, "A page of baskets"), **error_responses(401, 403)}
+)
 def list_baskets(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     start = decode_cursor(cursor, frozenset({"userName"}))
     result = baskets.scan(
@@ -90,12 +92,14 @@ def list_baskets(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Respons
 
 @app.post(
     "/basket",
+    security=auth.SIGNED_IN,
     responses={
         200: {"description": "The basket as stored", "headers": _ETAG},
-        **error_responses(409, 412, 413, 415, 422),
+        **error_responses(401, 403, 409, 412, 413, 415, 422),
     },
 )
 def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNoneMatch = None) -> Response[Any]:
+    user_name = auth.own_basket(app, basket.userName)
     catalogue = _catalogue({line.productId for line in basket.items})
     unknown, details = _unknown_products([line.productId for line in basket.items], catalogue)
     if unknown:
@@ -104,12 +108,12 @@ def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNone
     # Every request has its own id, kept on the basket: however late the SDK re-sends this request's write, it
     # is either applied once, or found among the basket's recent writes and not applied again.
     write_id = str(uuid.uuid4())
-    current = baskets.get_item(Key={"userName": basket.userName}, ConsistentRead=True).get("Item")
+    current = baskets.get_item(Key={"userName": user_name}, ConsistentRead=True).get("Item")
     for attempt in range(_WRITE_ATTEMPTS):
         live = None if current is None or _checked_out(current) else current
         _check_preconditions(live, if_match, if_none_match)
         item = {
-            "userName": basket.userName,
+            "userName": user_name,
             # A replaced basket keeps its id and counts up; a new one (after a delete or a checkout) starts over.
             "basketId": live["basketId"] if live else str(uuid.uuid4()),
             "version": int(live["version"]) + 1 if live else 1,
@@ -168,16 +172,26 @@ def _check_preconditions(live: dict[str, Any] | None, if_match: str | None, if_n
             raise PreconditionFailedError("If-None-Match: * but the user has a basket")
 
 
-@app.get("/basket/<userName>", responses={200: {"description": "The basket", "headers": _ETAG}, **error_responses(404)})
+@app.get(
+    "/basket/<userName>",
+    security=auth.SIGNED_IN,
+    responses={200: {"description": "The basket", "headers": _ETAG}, **error_responses(401, 403, 404)},
+)
 def get_basket(userName: UserPath) -> Response[Any]:  # noqa: N803 - the route's parameter name
+    auth.owner_or_admin(app, userName)
     item = baskets.get_item(Key={"userName": userName}).get("Item")
     if item is None or _checked_out(item):
         raise NotFoundError(f"no basket for {userName}")
     return json_response(200, _public(item), headers={"ETag": _etag(item)})
 
 
-@app.delete("/basket/<userName>", responses={204: {"description": "Deleted"}, **error_responses(404)})
+@app.delete(
+    "/basket/<userName>",
+    security=auth.SIGNED_IN,
+    responses={204: {"description": "Deleted"}, **error_responses(401, 403, 404)},
+)
 def delete_basket(userName: UserPath) -> Response[Any]:  # noqa: N803
+    auth.owner_or_admin(app, userName)
     try:
         baskets.delete_item(
             Key={"userName": userName},
@@ -193,18 +207,20 @@ def delete_basket(userName: UserPath) -> Response[Any]:  # noqa: N803
 
 @app.post(
     "/basket/checkout",
+    security=auth.SIGNED_IN,
     responses={
         202: {"description": "Accepted: it will become exactly one order (a retry is told the same checkout)"},
-        **error_responses(404, 409, 413, 415, 422),
+        **error_responses(401, 403, 404, 409, 413, 415, 422),
     },
 )
 def checkout(request: CheckoutIn) -> Response[Any]:
-    basket = baskets.get_item(Key={"userName": request.userName}, ConsistentRead=True).get("Item")
+    user_name = auth.own_basket(app, request.userName)
+    basket = baskets.get_item(Key={"userName": user_name}, ConsistentRead=True).get("Item")
     if basket is None:
-        raise NotFoundError(f"no basket for {request.userName}")
+        raise NotFoundError(f"no basket for {user_name}")
     if _checked_out(basket):
         # Checked out already: most likely this client's retry of a checkout whose answer it lost.
-        return _accepted(basket["checkoutId"], request.userName, basket["totalPrice"])
+        return _accepted(basket["checkoutId"], user_name, basket["totalPrice"])
     if not basket.get("items"):
         raise ConflictError("the basket is empty")
     version = int(basket["version"])
@@ -213,23 +229,26 @@ def checkout(request: CheckoutIn) -> Response[Any]:
     unknown, _ = _unknown_products([line["productId"] for line in basket["items"]], catalogue)
     if unknown:
         raise ConflictError(f"product(s) no longer in the catalogue: {unknown}; update the basket")
-    checkout_id = str(uuid.uuid5(CHECKOUT_NAMESPACE, f"{request.userName}:{basket['basketId']}:{version}"))
+    checkout_id = str(uuid.uuid5(CHECKOUT_NAMESPACE, f"{user_name}:{basket['basketId']}:{version}"))
     # Validated before anything is written or published: a basket that could not become an order (one stored
     # under older limits) is refused here and kept, rather than accepted and then lost to the dead-letter queue.
-    event = _checkout_event(request, checkout_id, _priced(basket["items"], catalogue))
+    event = _checkout_event(request, user_name, checkout_id, _priced(basket["items"], catalogue))
     event.checkedOutAt = _pin_checkout_time(basket)
     _publish(event)
     _mark_checked_out(basket, event)
-    return _accepted(checkout_id, request.userName, event.totalPrice)
+    return _accepted(checkout_id, user_name, event.totalPrice)
 
 
-def _checkout_event(request: CheckoutIn, checkout_id: str, lines: list[dict[str, Any]]) -> CheckoutBasket:
+def _checkout_event(
+    request: CheckoutIn, user_name: str, checkout_id: str, lines: list[dict[str, Any]]
+) -> CheckoutBasket:
     detail = {
         "schemaVersion": SCHEMA_VERSION,
         "checkoutId": checkout_id,
         "items": lines,
         "totalPrice": _total(lines),
-        **request.model_dump(),
+        **request.model_dump(exclude={"userName"}),
+        "userName": user_name,
         "checkedOutAt": _now(),  # provisional: the pinned time replaces it
     }
     try:

@@ -27,13 +27,14 @@ class BasketLineIn(Strict):
 
 
 class BasketIn(Strict):
-    """The whole basket of `userName`; names and prices come from the catalogue, never from the client.
+    """The whole basket of the caller (`userName` may be omitted; another user's is refused); names and prices
+    come from the catalogue, never from the client.
 
     Lines of the same product and colour are merged into one, in the order they first appear, and the
     1-99 limit applies to the merged quantity: 60 + 60 of one lamp is 120 lamps, which is refused.
     """
 
-    userName: UserName  # noqa: N815
+    userName: UserName | None = None  # noqa: N815
     items: list[BasketLineIn] = Field(max_length=MAX_LINES)
 
     @model_validator(mode="after")
@@ -54,9 +55,9 @@ class BasketIn(Strict):
 
 
 class CheckoutIn(Strict):
-    """Who pays and where it goes. Card data is not accepted: unknown fields are rejected."""
+    """Who pays and where it goes (for the caller's basket). Card data is not accepted: unknown fields are rejected."""
 
-    userName: UserName  # noqa: N815
+    userName: UserName | None = None  # noqa: N815
     firstName: PersonName  # noqa: N815
     lastName: PersonName  # noqa: N815
     email: Email

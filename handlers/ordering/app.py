@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from handlers.shared import aws, coldstart
+from handlers.shared import auth, aws, coldstart
 from handlers.shared.dynamodb import Table
 from handlers.shared.events import CheckoutBasket, CheckoutRecord
 from handlers.shared.http import error_responses, json_response, make_resolver, ok_response
@@ -44,7 +44,9 @@ class OrderConflictError(RuntimeError):
     """Another checkout already holds this order key: retry, and after maxReceiveCount, the DLQ keeps the event."""
 
 
-@app.get("/order", responses={200: ok_response(Page, "A page of orders"), **error_responses()})
+@app.get(
+    "/order", security=auth.ADMIN, responses={200: ok_response(Page, "A page of orders"), **error_responses(401, 403)}
+)
 def list_orders(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response[Any]:
     start = decode_cursor(cursor, ORDER_KEY)
     result = orders.scan(Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
@@ -52,13 +54,18 @@ def list_orders(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response
 
 
 # 404: a path segment the resolver cannot read as a user name (e.g. non-ASCII) matches no route.
-@app.get("/order/<userName>", responses={200: ok_response(Page, "Orders, newest first"), **error_responses(404)})
+@app.get(
+    "/order/<userName>",
+    security=auth.SIGNED_IN,
+    responses={200: ok_response(Page, "Orders, newest first"), **error_responses(401, 403, 404)},
+)
 def user_orders(
     userName: UserPath,  # noqa: N803 - the route's parameter name
     orderDate: OrderDateQuery = None,  # noqa: N803
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response[Any]:
+    auth.owner_or_admin(app, userName)
     # With ?orderDate= the key condition pins the sort key too, and DynamoDB refuses (ValidationException, a 500)
     # a start key outside the condition: such a cursor is not one of this listing's.
     pinned = {"userName": userName} if orderDate is None else {"userName": userName, "orderDate": orderDate}

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.product.models import Product, ProductIn, ProductPatch
-from handlers.shared import aws, coldstart
+from handlers.shared import auth, aws, coldstart
 from handlers.shared.dynamodb import Table
 from handlers.shared.errors import NotFoundError
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
@@ -49,7 +49,11 @@ def list_products(category: CategoryQuery = None, limit: Limit = DEFAULT_LIMIT, 
     return json_response(200, page(result["Items"], result.get("LastEvaluatedKey")))
 
 
-@app.post("/product", responses={201: ok_response(Product, "The created product"), **error_responses(413, 415, 422)})
+@app.post(
+    "/product",
+    security=auth.ADMIN,
+    responses={201: ok_response(Product, "The created product"), **error_responses(401, 403, 413, 415, 422)},
+)
 def create_product(product: ProductIn) -> Response[Any]:
     item = {"id": str(uuid.uuid4()), **product.model_dump()}
     table.put_item(Item=item)
@@ -64,7 +68,11 @@ def get_product(id: IdPath) -> Response[Any]:
     return json_response(200, item)
 
 
-@app.put("/product/<id>", responses={200: ok_response(Product, "Updated"), **error_responses(404, 413, 415, 422)})
+@app.put(
+    "/product/<id>",
+    security=auth.ADMIN,
+    responses={200: ok_response(Product, "Updated"), **error_responses(401, 403, 404, 413, 415, 422)},
+)
 def update_product(id: IdPath, patch: ProductPatch) -> Response[Any]:
     changes = patch.changes()
     names = {"#id": "id", **{f"#f{i}": field for i, field in enumerate(changes)}}
@@ -86,7 +94,9 @@ def update_product(id: IdPath, patch: ProductPatch) -> Response[Any]:
     return json_response(200, result["Attributes"])
 
 
-@app.delete("/product/<id>", responses={204: {"description": "Deleted"}, **error_responses(404)})
+@app.delete(
+    "/product/<id>", security=auth.ADMIN, responses={204: {"description": "Deleted"}, **error_responses(401, 403, 404)}
+)
 def delete_product(id: IdPath) -> Response[Any]:
     try:
         table.delete_item(

@@ -1,4 +1,4 @@
-"""The checkout contract's names and limits, stated once.
+"""The names and limits that the handlers and the program share, stated once.
 
 The handlers validate requests, baskets and the CheckoutBasket event with these numbers, and the Pulumi
 program's event rule matches on these names (`components.event_bus` imports this module, so it imports
@@ -16,6 +16,11 @@ CHECKOUT_DETAIL_TYPE: Final = "CheckoutBasket"
 SCHEMA_VERSION: Final = 1
 # The epoch second after which DynamoDB's TTL removes the marker a checkout leaves in place of the basket.
 BASKET_EXPIRY_ATTRIBUTE: Final = "expiresAt"
+
+# Identity: the pool group whose members are admins, and the only routes callable without a token. The program
+# puts the JWT authorizer on every other route; the handlers enforce who may do what (handlers.shared.auth).
+ADMIN_GROUP: Final = "admin"
+PUBLIC_ROUTES: Final = frozenset({"GET /product", "GET /product/{id}"})
 
 MAX_LINES: Final = 50  # lines per basket (after merging lines of the same product and colour)
 MAX_QUANTITY: Final = 99  # units per line

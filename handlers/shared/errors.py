@@ -21,6 +21,14 @@ class BadRequestError(ApiError):
     status, code = 400, "BAD_REQUEST"
 
 
+class UnauthorizedError(ApiError):
+    status, code = 401, "UNAUTHORIZED"
+
+
+class ForbiddenError(ApiError):
+    status, code = 403, "FORBIDDEN"
+
+
 class NotFoundError(ApiError):
     status, code = 404, "NOT_FOUND"
 

@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.shared import jsonio
+from handlers.shared import auth, jsonio
 from handlers.shared.aws import is_unavailable
 from handlers.shared.errors import (
     ApiError,
@@ -38,6 +38,8 @@ JSON = content_types.APPLICATION_JSON
 
 _ERROR_DESCRIPTIONS = {
     400: "Malformed request: bad JSON, path or query parameters, or cursor",
+    401: "No valid access token (answered by the API's authorizer, in its own shape, before the function)",
+    403: "Signed in, but not allowed: another user's data, or an admin's route",
     404: "No such resource",
     409: "Conflicts with the current state",
     412: "If-Match or If-None-Match does not hold for the current state",
@@ -80,7 +82,12 @@ def _error(status: int, code: str, message: str, details: list[dict[str, Any]] |
 
 
 class _JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools also decodes form and multipart bodies into the model; this API speaks JSON only."""
+    """Who may call comes first (401/403 before a body is looked at), then validation. Powertools also decodes
+    form and multipart bodies into the model; this API speaks JSON only."""
+
+    def handler(self, app: Any, next_middleware: Any) -> Response:
+        auth.authorize(app, app.context["_route"].security)
+        return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> dict[str, Any]:
         content_type = app.current_event.headers.get("content-type", "").strip().lower()

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from helpers import Reply, http_event, invoke
+from helpers import Reply, caller_for, http_event, invoke
 
 from localcloud import emulator
 from localcloud.deploy import Deployment, deploy
@@ -52,6 +52,7 @@ class Stack:
 # The test plays the consumer (it feeds the ordering handler the batches), so the stack is deployed
 # without the queue's event source mapping; everything else is the dev graph as the local cloud creates it.
 _CONSUMER_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+AS_USUAL = object()  # call(): the caller such a request is normally made by
 _SERVICE_TABLES = {"product": "product-table", "basket": "basket-table", "order": "ordering-table"}
 
 
@@ -115,12 +116,17 @@ def services(stack: Stack) -> Iterator[Services]:
 
 @pytest.fixture(scope="session")
 def call(services: Services) -> Any:
-    """call("GET", "/product/1") -> Reply; routes to the service that owns the path, like the HTTP API does."""
+    """call("GET", "/product/1") -> Reply; routes to the service that owns the path, like the HTTP API does.
 
-    def _call(method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
+    The caller is the one such a request is normally made by (helpers.caller_for); `claims=claims_of(...)` names
+    another, `claims=None` makes an anonymous request (a route deployed without its authorizer)."""
+
+    def _call(method: str, path: str, body: Any = None, *, claims: Any = AS_USUAL, **kwargs: Any) -> Reply:
         service = {"product": services.product, "basket": services.basket, "order": services.ordering}[
             path.strip("/").split("/")[0].split("?")[0]
         ]
-        return invoke(service, http_event(method, path, body, **kwargs))
+        if claims is AS_USUAL:
+            claims = caller_for(path, body)
+        return invoke(service, http_event(method, path, body, claims=claims, **kwargs))
 
     return _call

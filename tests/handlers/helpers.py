@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
+
+from handlers.shared.models import USER_NAME_PATTERN
 
 
 def to_json(value: Any) -> str:
@@ -39,6 +42,27 @@ def contact(user_name: str, **overrides: Any) -> dict[str, Any]:
         "paymentMethod": "CARD",
         **overrides,
     }
+
+
+ADMIN = "admin-user"
+
+
+def claims_of(user: str, *, admin: bool = False) -> dict[str, str]:
+    """The claims API Gateway hands the function for a Cognito access token (every claim a string)."""
+    return {"username": user, "token_use": "access", **({"cognito:groups": "[admin]"} if admin else {})}
+
+
+def caller_for(path: str, body: Any) -> dict[str, str]:
+    """The caller a request is normally made by: the user it is about (the body's or the path's userName), or an
+    admin for the catalogue and the listings. Tests of the access rules name their caller instead."""
+    parts = path.split("?")[0].strip("/").split("/")
+    user = body.get("userName") if isinstance(body, dict) else None
+    if user is None and len(parts) == 2 and parts[0] in ("basket", "order") and parts[1] != "checkout":
+        user = parts[1]
+    # A name no user can have (the fuzz's, or a malformed path) is asked about by an admin.
+    if isinstance(user, str) and re.fullmatch(USER_NAME_PATTERN, user):
+        return claims_of(user)
+    return claims_of(ADMIN, admin=True)
 
 
 def unique(prefix: str) -> str:
@@ -115,8 +139,10 @@ def http_event(
     raw_body: str | None = None,
     headers: dict[str, str] | None = None,
     base64_body: bool = False,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API event, payload format 2.0, as the service integration delivers it."""
+    """An API Gateway HTTP API event, payload format 2.0, as the service integration delivers it (with the
+    claims of the access token its JWT authorizer verified, if any)."""
     text = raw_body if raw_body is not None else (None if body is None else to_json(body))
     all_headers = {"content-type": "application/json", **(headers or {})} if text is not None else dict(headers or {})
     if base64_body and text is not None:
@@ -133,6 +159,7 @@ def http_event(
             "apiId": "api",
             "domainName": "localhost",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            **({"authorizer": {"jwt": {"claims": claims, "scopes": []}}} if claims is not None else {}),
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",

@@ -188,9 +188,9 @@ def test_a_body_over_64_kib_is_413(call):
 
 
 def test_a_base64_body_that_is_not_utf8_is_400(call, services):
-    from helpers import http_event, invoke
+    from helpers import ADMIN, claims_of, http_event, invoke
 
-    event = http_event("POST", "/product", raw_body="x")
+    event = http_event("POST", "/product", raw_body="x", claims=claims_of(ADMIN, admin=True))
     event.update(body="//79/A==", isBase64Encoded=True)
     reply = invoke(services.product, event)
     assert reply.status == 400, reply
