@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 PORT   ?= 3000
+# make test-stress: stress-ng's own deadline, only a safety net (the target stops it when pytest ends).
+STRESS_TIMEOUT ?= 3600
 
-.PHONY: dev test lint bench bench-smoke clean
+.PHONY: help dev test test-stress lint bench bench-smoke clean
 
 $(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,15 @@ dev: $(STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT)
 test: lint  ## lint, then every test suite: infra graph, handlers, e2e, reliability, bench smoke
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-stress: $(STAMP)  ## the e2e and reliability suites while stress-ng keeps every core busy (apt-get install stress-ng)
+	@command -v stress-ng >/dev/null 2>&1 || { echo "make test-stress needs stress-ng: apt-get install stress-ng" >&2; exit 1; }
+	@stress-ng --cpu $$(nproc) --timeout $(STRESS_TIMEOUT) --quiet & stress=$$!; \
+	trap 'kill $$stress 2>/dev/null; wait $$stress 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	echo "stress-ng: $$(nproc) CPU workers (pid $$stress), stopped when pytest ends"; \
+	$(BIN)/python -m pytest -m "e2e or reliability" $(PYTEST_ARGS); status=$$?; \
+	kill -0 $$stress 2>/dev/null || echo "warning: stress-ng ended before pytest (STRESS_TIMEOUT=$(STRESS_TIMEOUT) s)" >&2; \
+	exit $$status
+
 lint: $(STAMP)  ## ruff (lint + format) and mypy, as configured in pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,5 +42,8 @@ bench: $(STAMP)  ## full benchmarks -> bench/results.json and bench/RESULTS.md (
 bench-smoke: $(STAMP)  ## the benchmarks at tiny sizes, into build/ (what the bench test suite runs)
 	$(BIN)/python -m bench --smoke --out build/bench/results.json
 
-clean:
+help:  ## list the targets
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+clean:  ## remove .venv, the tools' caches and build/
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build
