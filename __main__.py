@@ -8,25 +8,30 @@ from components.checkout_queue import CheckoutQueue, CheckoutQueueArgs
 from components.dependency_layer import DependencyLayer, DependencyLayerArgs
 from components.event_bus import EventBus, EventBusArgs
 from components.http_api import HttpApi, HttpApiArgs
+from components.identity import Identity, IdentityArgs
 from components.ordering_service import OrderingService, OrderingServiceArgs
 from components.product_service import ProductService, ProductServiceArgs
 from components.settings import Settings
 
 settings = Settings.load()
 
-api = HttpApi("api", HttpApiArgs(settings))
-deps = DependencyLayer("deps", DependencyLayerArgs(settings))
-checkout = CheckoutQueue("checkout", CheckoutQueueArgs(settings))
-bus = EventBus(
-    "events", EventBusArgs(settings, target_queue_arn=checkout.queue_arn, target_queue_url=checkout.queue_url)
+identity = Identity("identity", IdentityArgs(settings=settings))
+api = HttpApi(
+    "api",
+    HttpApiArgs(settings=settings, jwt_issuer=identity.issuer, jwt_audience=identity.user_pool_client_id),
 )
-product = ProductService("product", ProductServiceArgs(settings, api.api_id, api.execution_arn, layer_arn=deps.arn))
+deps = DependencyLayer("deps", DependencyLayerArgs(settings=settings))
+checkout = CheckoutQueue("checkout", CheckoutQueueArgs(settings=settings))
+bus = EventBus(
+    "events",
+    EventBusArgs(settings=settings, target_queue_arn=checkout.queue_arn, target_queue_url=checkout.queue_url),
+)
+product = ProductService("product", ProductServiceArgs(settings=settings, api=api.routes, layer_arn=deps.arn))
 basket = BasketService(
     "basket",
     BasketServiceArgs(
-        settings,
-        api.api_id,
-        api.execution_arn,
+        settings=settings,
+        api=api.routes,
         product_table_name=product.table.name,
         product_table_arn=product.table.arn,
         event_bus_name=bus.bus_name,
@@ -35,12 +40,13 @@ basket = BasketService(
     ),
 )
 ordering = OrderingService(
-    "ordering", OrderingServiceArgs(settings, api.api_id, api.execution_arn, checkout.queue_arn, layer_arn=deps.arn)
+    "ordering",
+    OrderingServiceArgs(settings=settings, api=api.routes, checkout_queue_arn=checkout.queue_arn, layer_arn=deps.arn),
 )
 alarms = Alarms(
     "alarms",
     AlarmsArgs(
-        settings,
+        settings=settings,
         dead_letter_queues=[
             WatchedQueue("ordering", "checkout-dlq", checkout.dlq_name),
             WatchedQueue("events", "checkout-delivery-dlq", bus.delivery_dlq_name),
@@ -55,6 +61,9 @@ alarms = Alarms(
 )
 
 pulumi.export("api_url", api.url)
+pulumi.export("user_pool_id", identity.user_pool_id)
+pulumi.export("user_pool_client_id", identity.user_pool_client_id)
+pulumi.export("issuer", identity.issuer)
 pulumi.export("product_table", product.table_name)
 pulumi.export("basket_table", basket.table_name)
 pulumi.export("order_table", ordering.table_name)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.http_api import attach_routes
+from components.http_api import ApiRoutes, attach_routes
 from components.service_function import ServiceFunction, ServiceFunctionArgs
 from components.settings import Settings
 from components.tables import service_table
@@ -26,8 +26,7 @@ ROUTES = (
 @dataclass
 class BasketServiceArgs:
     settings: Settings
-    api_id: pulumi.Input[str]
-    api_execution_arn: pulumi.Input[str]
+    api: ApiRoutes
     # Read-only price lookups: the catalogue stays the product service's table.
     product_table_name: pulumi.Input[str]
     product_table_arn: pulumi.Input[str]
@@ -94,8 +93,7 @@ class BasketService(pulumi.ComponentResource):
         attach_routes(
             self,
             name,
-            api_id=args.api_id,
-            api_execution_arn=args.api_execution_arn,
+            api=args.api,
             function=self.function,
             route_keys=ROUTES,
         )

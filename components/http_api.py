@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.service_function import ServiceFunction
 from components.settings import Settings
+from handlers.shared.contract import PUBLIC_ROUTES
 
 SERVICE = "api"
 
@@ -34,17 +35,32 @@ ACCESS_LOG_FORMAT = json.dumps(
 @dataclass
 class HttpApiArgs:
     settings: Settings
+    # The identity provider whose access tokens the API accepts: the user pool's issuer and its app client.
+    jwt_issuer: pulumi.Input[str]
+    jwt_audience: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ApiRoutes:
+    """What a service needs to put its routes on the API."""
+
+    api_id: pulumi.Input[str]
+    execution_arn: pulumi.Input[str]
+    authorizer_id: pulumi.Input[str]
 
 
 class HttpApi(pulumi.ComponentResource):
-    """API Gateway v2 HTTP API with an auto-deployed `$default` stage, throttling, access logs and CORS."""
+    """API Gateway v2 HTTP API with an auto-deployed `$default` stage, throttling, access logs, CORS and the JWT
+    authorizer that every route but the public ones requires."""
 
     api: aws.apigatewayv2.Api
     access_logs: aws.cloudwatch.LogGroup
     stage: aws.apigatewayv2.Stage
+    authorizer: aws.apigatewayv2.Authorizer
     api_id: pulumi.Output[str]
     execution_arn: pulumi.Output[str]
     url: pulumi.Output[str]
+    routes: ApiRoutes
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:api:HttpApi", name, None, opts)
@@ -59,8 +75,9 @@ class HttpApi(pulumi.ComponentResource):
             cors_configuration={
                 "allow_origins": list(s.cors_allow_origins),
                 "allow_methods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                "allow_headers": ["content-type"],
-                "expose_headers": ["location"],
+                # Preflight requests carry no token: API Gateway answers them before any authorizer runs.
+                "allow_headers": ["authorization", "content-type", "if-match", "if-none-match"],
+                "expose_headers": ["etag", "location"],
                 "max_age": 600,
             },
             tags=tags,
@@ -87,30 +104,45 @@ class HttpApi(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Verifies the bearer token's signature (the pool's keys), issuer, audience and expiry before the function
+        # runs: an invalid or missing token is API Gateway's 401. Who may do what is the handlers' to say.
+        self.authorizer = aws.apigatewayv2.Authorizer(
+            f"{name}-jwt",
+            api_id=self.api.id,
+            name=s.name(SERVICE, "jwt"),
+            authorizer_type="JWT",
+            identity_sources=["$request.header.Authorization"],
+            jwt_configuration={"issuer": args.jwt_issuer, "audiences": [args.jwt_audience]},
+            opts=child,
+        )
+
         self.api_id = self.api.id
         self.execution_arn = self.api.execution_arn
         self.url = self.stage.invoke_url
-        self.register_outputs({"api_id": self.api.id, "url": self.stage.invoke_url})
+        self.routes = ApiRoutes(self.api.id, self.api.execution_arn, self.authorizer.id)
+        self.register_outputs(
+            {"api_id": self.api.id, "url": self.stage.invoke_url, "authorizer_id": self.authorizer.id}
+        )
 
 
 def attach_routes(
     owner: pulumi.Resource,
     name: str,
     *,
-    api_id: pulumi.Input[str],
-    api_execution_arn: pulumi.Input[str],
+    api: ApiRoutes,
     function: ServiceFunction,
     route_keys: Sequence[str],
 ) -> list[aws.apigatewayv2.Route]:
     """Route each `METHOD /path` to `function`'s `live` alias, with one invoke permission per route.
 
     Each permission's source ARN names the API, the method and the path, so the function can be
-    invoked through exactly these routes of this API and nothing else.
+    invoked through exactly these routes of this API and nothing else. Every route but the public ones
+    (`handlers.shared.contract.PUBLIC_ROUTES`) requires the API's JWT authorizer.
     """
     child = pulumi.ResourceOptions(parent=owner)
     integration = aws.apigatewayv2.Integration(
         f"{name}-integration",
-        api_id=api_id,
+        api_id=api.api_id,
         integration_type="AWS_PROXY",
         integration_method="POST",
         integration_uri=function.alias_invoke_arn,
@@ -120,13 +152,16 @@ def attach_routes(
     routes = []
     for route_key in route_keys:
         method, path = route_key.split(" ", 1)
+        public = route_key in PUBLIC_ROUTES
         slug = "-".join([method.lower(), *re.sub(r"[{}]", "", path).strip("/").split("/")])
         routes.append(
             aws.apigatewayv2.Route(
                 f"{name}-{slug}",
-                api_id=api_id,
+                api_id=api.api_id,
                 route_key=route_key,
                 target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                authorization_type="NONE" if public else "JWT",
+                authorizer_id=None if public else api.authorizer_id,
                 opts=child,
             )
         )
@@ -138,7 +173,7 @@ def attach_routes(
             function=function.function_name,
             qualifier=function.alias.name,
             principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(api_execution_arn, f"/*/{method}{arn_path}"),
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/*/{method}{arn_path}"),
             opts=child,
         )
     return routes

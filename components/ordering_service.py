@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.http_api import attach_routes
+from components.http_api import ApiRoutes, attach_routes
 from components.service_function import ServiceFunction, ServiceFunctionArgs
 from components.settings import Settings
 from components.tables import service_table
@@ -22,8 +22,7 @@ ROUTES = (
 @dataclass
 class OrderingServiceArgs:
     settings: Settings
-    api_id: pulumi.Input[str]
-    api_execution_arn: pulumi.Input[str]
+    api: ApiRoutes
     checkout_queue_arn: pulumi.Input[str]
     layer_arn: pulumi.Input[str]
 
@@ -66,8 +65,7 @@ class OrderingService(pulumi.ComponentResource):
         attach_routes(
             self,
             name,
-            api_id=args.api_id,
-            api_execution_arn=args.api_execution_arn,
+            api=args.api,
             function=self.function,
             route_keys=ROUTES,
         )

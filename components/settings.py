@@ -98,6 +98,7 @@ class Settings:
     tracing: bool
     cors_allow_origins: tuple[str, ...]
     alarm_email: str | None
+    password_sign_in: bool
     functions: Mapping[str, FunctionSettings]
 
     @classmethod
@@ -152,6 +153,7 @@ class Settings:
             tracing=reader.boolean("tracing", False),
             cors_allow_origins=reader.origins("corsAllowOrigins"),
             alarm_email=reader.email("alarmEmail"),
+            password_sign_in=reader.boolean("passwordSignIn", False),
             functions=reader.functions("functions", stack_wide),
         )
         return settings
@@ -282,7 +284,7 @@ _KEYS: Final = (
     "lambdaMemoryMb", "lambdaTimeoutSeconds", "lambdaReservedConcurrency", "lambdaProvisionedConcurrency",
     "lambdaArchitecture", "lambdaRuntime", "logRetentionDays", "logLevel", "pointInTimeRecovery",
     "deletionProtection", "apiThrottleRateLimit", "apiThrottleBurstLimit", "orderingBatchSize", "maxReceiveCount",
-    "tracing", "corsAllowOrigins", "alarmEmail", "functions",
+    "tracing", "corsAllowOrigins", "alarmEmail", "passwordSignIn", "functions",
 )  # fmt: skip
 # Keys a stack file may still carry from an earlier version, and what replaced them.
 _REMOVED_KEYS: Final = {

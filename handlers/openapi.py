@@ -10,7 +10,20 @@ import json
 import os
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from handlers.shared.auth import BEARER_SCHEME
+
 SERVICES = ("product", "basket", "ordering")
+# Protected routes name this scheme (handlers.shared.auth): a Cognito access token as a bearer token, which
+# Swagger UI's Authorize button takes.
+SECURITY_SCHEMES = {
+    BEARER_SCHEME: HTTPBearer(
+        bearerFormat="JWT",
+        description="A Cognito access token of the stack's user pool (`python -m localcloud token USER` locally). "
+        "Admin routes require membership of the `admin` group.",
+    )
+}
 # Importing a service reads its settings; for documentation any value does (no AWS call happens at import).
 _PLACEHOLDER_ENV = {
     "PRODUCT_TABLE_NAME": "openapi-placeholder",
@@ -33,7 +46,7 @@ def build_openapi() -> dict[str, Any]:
     openapi_version = "3.1.0"
     for service in SERVICES:
         resolver = importlib.import_module(f"handlers.{service}.app").app
-        document = resolver.get_openapi_schema(title="ecommerce").model_dump(
+        document = resolver.get_openapi_schema(title="ecommerce", security_schemes=SECURITY_SCHEMES).model_dump(
             mode="json", by_alias=True, exclude_none=True
         )
         openapi_version = document["openapi"]
@@ -51,7 +64,13 @@ def build_openapi() -> dict[str, Any]:
         "openapi": openapi_version,
         "info": {"title": "ecommerce", "version": "1.0.0"},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": {name: schemas[name] for name in sorted(used)}},
+        "components": {
+            "schemas": {name: schemas[name] for name in sorted(used)},
+            "securitySchemes": {
+                name: scheme.model_dump(mode="json", by_alias=True, exclude_none=True)
+                for name, scheme in SECURITY_SCHEMES.items()
+            },
+        },
     }
 
 

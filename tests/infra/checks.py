@@ -39,6 +39,12 @@ TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 API = "aws:apigatewayv2/api:Api"
 STAGE = "aws:apigatewayv2/stage:Stage"
 ROUTE = "aws:apigatewayv2/route:Route"
+AUTHORIZER = "aws:apigatewayv2/authorizer:Authorizer"
+USER_POOL = "aws:cognito/userPool:UserPool"
+USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+USER_GROUP = "aws:cognito/userGroup:UserGroup"
+# Anyone may read the catalogue; every other route requires a signed-in caller.
+PUBLIC_ROUTES = {"GET /product", "GET /product/{id}"}
 INTEGRATION = "aws:apigatewayv2/integration:Integration"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -391,7 +397,8 @@ def every_taggable_resource_carries_project_stack_service(graph: Graph, expect: 
 def physical_names_are_derived_from_the_stack(graph: Graph, expect: Expect) -> None:
     prefix = f"{PROJECT}-{expect.stack}-"
     for resource in graph.resources:
-        if resource.custom and "name" in resource.inputs and resource.type not in (ALIAS, STAGE):
+        # An alias, a stage and a pool's group are named within their function, API or pool, not the account.
+        if resource.custom and "name" in resource.inputs and resource.type not in (ALIAS, STAGE, USER_GROUP):
             assert prefix in resource.inputs["name"], (
                 f"{resource.urn}: name {resource.inputs['name']!r} lacks {prefix!r}"
             )
@@ -550,6 +557,55 @@ def provisioned_concurrency_only_where_configured_and_only_on_aliases(graph: Gra
     assert len(graph.of_type(PROVISIONED)) == len(actual), "two provisioned concurrency configs on one alias"
 
 
+def every_route_but_the_public_ones_requires_the_jwt_authorizer(graph: Graph, expect: Expect) -> None:
+    (api,) = graph.of_type(API)
+    (authorizer,) = graph.of_type(AUTHORIZER)
+    assert authorizer.inputs["apiId"] == api.id and authorizer.inputs["authorizerType"] == "JWT", authorizer.urn
+    assert authorizer.inputs["identitySources"] == ["$request.header.Authorization"], authorizer.urn
+    for route in graph.of_type(ROUTE):
+        key = route.inputs["routeKey"]
+        if key in PUBLIC_ROUTES:
+            assert route.inputs.get("authorizationType") == "NONE" and not route.inputs.get("authorizerId"), (
+                f"{route.urn}: the public route {key} requires a token"
+            )
+        else:
+            assert (route.inputs.get("authorizationType"), route.inputs.get("authorizerId")) == (
+                "JWT",
+                authorizer.id,
+            ), f"{route.urn}: {key} is not behind the stack's JWT authorizer {authorizer.urn}"
+    assert {r.inputs["routeKey"] for r in graph.of_type(ROUTE)} > PUBLIC_ROUTES, "a public route is missing"
+
+
+def the_authorizer_trusts_exactly_the_stacks_pool_and_client(graph: Graph, expect: Expect) -> None:
+    (authorizer,) = graph.of_type(AUTHORIZER)
+    (pool,) = graph.of_type(USER_POOL)
+    (client,) = graph.of_type(USER_POOL_CLIENT)
+    jwt = authorizer.inputs["jwtConfiguration"]
+    assert jwt["issuer"] == f"https://cognito-idp.{graph.region}.amazonaws.com/{pool.id}", (
+        f"{authorizer.urn}: issuer {jwt['issuer']} is not {pool.urn}'s"
+    )
+    assert jwt["audiences"] == [client.id], f"{authorizer.urn}: audiences {jwt['audiences']}, client {client.id}"
+    assert client.inputs["userPoolId"] == pool.id and not client.inputs.get("generateSecret"), client.urn
+    assert graph.outputs["user_pool_id"] == pool.id and graph.outputs["user_pool_client_id"] == client.id
+    assert graph.outputs["issuer"] == jwt["issuer"], f"stack output issuer {graph.outputs['issuer']}"
+    (group,) = graph.of_type(USER_GROUP)
+    assert (group.inputs["name"], group.inputs["userPoolId"]) == ("admin", pool.id), group.urn
+
+
+def password_sign_in_only_where_configured(graph: Graph, expect: Expect) -> None:
+    (client,) = graph.of_type(USER_POOL_CLIENT)
+    flows = set(client.inputs["explicitAuthFlows"])
+    assert {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} <= flows, f"{client.urn}: flows {sorted(flows)}"
+    assert ("ALLOW_USER_PASSWORD_AUTH" in flows) == expect.flag("passwordSignIn"), (
+        f"{client.urn}: flows {sorted(flows)}, passwordSignIn {expect.text('passwordSignIn')}"
+    )
+    assert not flows & {"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH"}, f"{client.urn}: flows {sorted(flows)}"
+    (pool,) = graph.of_type(USER_POOL)
+    protected = expect.flag("deletionProtection")
+    assert pool.inputs["deletionProtection"] == ("ACTIVE" if protected else "INACTIVE"), pool.urn
+    assert (pool.protect, pool.retain_on_delete) == (protected, protected), pool.urn
+
+
 INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     each_function_has_own_role_trusted_by_lambda_only,
     each_policy_names_only_its_services_arns_with_explicit_actions,
@@ -575,4 +631,7 @@ INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     each_function_publishes_versions_behind_a_live_alias,
     memory_timeout_and_reserved_concurrency_land_on_the_right_function,
     provisioned_concurrency_only_where_configured_and_only_on_aliases,
+    every_route_but_the_public_ones_requires_the_jwt_authorizer,
+    the_authorizer_trusts_exactly_the_stacks_pool_and_client,
+    password_sign_in_only_where_configured,
 ]

@@ -76,6 +76,7 @@ def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         "tracing": draw(st.booleans()),
         "corsAllowOrigins": draw(st.just(["*"]) | origins),
         "alarmEmail": draw(st.none() | emails),
+        "passwordSignIn": draw(st.booleans()),
         "functions": functions,
     }
     return stack, config
@@ -100,5 +101,6 @@ INVALID_VALUES: dict[str, list[Any]] = {
     "tracing": ["on"],
     "corsAllowOrigins": [[], ["shop.example.com"], ["*", "https://a.example.com"], "https://a.example.com", [1]],
     "alarmEmail": ["nobody", "a@b"],
+    "passwordSignIn": ["maybe", 1],
     "functions": [{"search": {}}, ["product"]],
 }

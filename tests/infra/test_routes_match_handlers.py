@@ -1,4 +1,5 @@
-"""The API's routes are exactly the routes the handlers serve (their Powertools resolvers' OpenAPI paths)."""
+"""The API's routes are exactly the routes the handlers serve (their Powertools resolvers' OpenAPI paths), and a route
+is public in the graph (no JWT authorizer) exactly when its handler declares no security requirement."""
 
 from __future__ import annotations
 
@@ -28,28 +29,31 @@ def forget_handler_modules() -> Iterator[None]:
             del sys.modules[name]
 
 
-def served_routes(service: str, monkeypatch: pytest.MonkeyPatch, graph: Graph) -> set[str]:
-    """`METHOD /path` for every operation of `handlers.<service>.app.app`, imported with the function's environment."""
+def served_routes(service: str, monkeypatch: pytest.MonkeyPatch, graph: Graph) -> dict[str, bool]:
+    """`METHOD /path` -> public, for every operation of `handlers.<service>.app.app`, imported with the function's
+    environment."""
     (function,) = [f for f in graph.of_type(FUNCTION) if tag(f, "service") == service]
     for key, value in function.inputs["environment"]["variables"].items():
         monkeypatch.setenv(key, value)
     module = importlib.import_module(f"handlers.{service}.app")
-    schema = module.app.get_openapi_schema()
+    schema = module.app.get_openapi_schema(
+        security_schemes=importlib.import_module("handlers.openapi").SECURITY_SCHEMES
+    )
     return {
-        f"{method.upper()} {path}"
+        f"{method.upper()} {path}": not getattr(item, method).security
         for path, item in (schema.paths or {}).items()
         for method in HTTP_METHODS
         if getattr(item, method, None) is not None
     }
 
 
-def graph_routes(service: str, graph: Graph) -> set[str]:
+def graph_routes(service: str, graph: Graph) -> dict[str, bool]:
     (function,) = [f for f in graph.of_type(FUNCTION) if tag(f, "service") == service]
     integrations = {
         i.id for i in graph.of_type(INTEGRATION) if f":function:{function.physical_name}:" in i.inputs["integrationUri"]
     }
     return {
-        r.inputs["routeKey"]
+        r.inputs["routeKey"]: r.inputs.get("authorizationType") == "NONE"
         for r in graph.of_type(ROUTE)
         if r.inputs["target"].removeprefix("integrations/") in integrations
     }
@@ -62,7 +66,9 @@ def test_graph_routes_to_each_function_are_the_routes_its_handler_serves(
     # Given the routes the graph sends to the service's function, and the routes its resolver declares
     in_graph = graph_routes(service, dev_graph)
     served = served_routes(service, monkeypatch, dev_graph)
-    # Then they are the same: no route reaches a handler that 404s, no handler route is unreachable
+    # Then they are the same: no route reaches a handler that 404s, no handler route is unreachable, and no route
+    # is open in the API that its handler expects a signed-in caller on (or the other way round)
     assert in_graph == served, (
-        f"{service}: only in the graph {sorted(in_graph - served)}, only served {sorted(served - in_graph)}"
+        f"{service}: (route, public) only in the graph {sorted(in_graph.items() - served.items())}, "
+        f"only served {sorted(served.items() - in_graph.items())}"
     )
