@@ -8,7 +8,7 @@ PORT   ?= 3000
 # make test-stress: stress-ng's own deadline, only a safety net (the target stops it when pytest ends).
 STRESS_TIMEOUT ?= 3600
 
-.PHONY: help dev test test-stress lint bench bench-smoke clean
+.PHONY: help dev test test-stress lint bench bench-smoke schemas clean
 
 $(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench: $(STAMP)  ## full benchmarks -> bench/results.json and bench/RESULTS.md (
 
 bench-smoke: $(STAMP)  ## the benchmarks at tiny sizes, into build/ (what the bench test suite runs)
 	$(BIN)/python -m bench --smoke --out build/bench/results.json
+
+schemas: $(STAMP)  ## regenerate schemas/checkout-basket.v1.json from the CheckoutBasket model (a test compares them)
+	$(BIN)/python -m handlers.shared.events --write
 
 help:  ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
