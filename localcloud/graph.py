@@ -28,6 +28,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 PROJECT = "ecommerce"
 ACCOUNT_ID = "000000000000"  # MiniStack's default account; AWS's placeholder in docs
 DEFAULT_REGION = "us-east-1"
@@ -93,6 +94,15 @@ def _as_config_string(value: Any) -> str:
 
 def _fake_hex(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _fake_alnum(seed: str, length: int, alphabet: str = "0123456789abcdefghijklmnopqrstuvwxyz") -> str:
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, len(alphabet))
+        chars.append(alphabet[digit])
+    return "".join(chars)
 
 
 class _AwsLikeMocks(pulumi_mocks.Mocks):
@@ -187,6 +197,21 @@ class _AwsLikeMocks(pulumi_mocks.Mocks):
                 executionArn=f"arn:aws:execute-api:{r}:{a}:{api_id}/{name}",
                 arn=f"arn:aws:apigateway:{r}::/apis/{api_id}/stages/{name}",
             )
+        elif t == "aws:apigatewayv2/authorizer:Authorizer":
+            resource_id = _fake_alnum(f"authorizer:{name}", 6)
+        elif t == "aws:cognito/userPool:UserPool":
+            # Cognito picks `<region>_<9 letters and digits>`; the issuer and the JWKS URL are built from it.
+            resource_id = f"{r}_{_fake_alnum(f'pool:{name}', 9, _ALNUM)}"
+            state.update(
+                arn=f"arn:aws:cognito-idp:{r}:{a}:userpool/{resource_id}",
+                endpoint=f"cognito-idp.{r}.amazonaws.com/{resource_id}",
+                estimatedNumberOfUsers=0,
+            )
+        elif t == "aws:cognito/userPoolClient:UserPoolClient":
+            resource_id = _fake_alnum(f"client:{name}", 26)
+            state["clientSecret"] = _fake_alnum(f"secret:{name}", 51) if inputs.get("generateSecret") else ""
+        elif t == "aws:cognito/userGroup:UserGroup":
+            resource_id = f"{inputs.get('userPoolId', '')}/{name}"  # the provider's id: pool id and group name
         elif t.startswith("aws:"):
             resource_id = f"{name}-{_fake_hex(args.name, 8)}" if "name" not in inputs else name
             state.setdefault("arn", f"arn:aws:{t.split(':')[1].split('/')[0]}:{r}:{a}:{name}")

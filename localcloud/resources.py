@@ -587,12 +587,37 @@ def _route(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "Target": i.get("target"),
                 "AuthorizationType": i.get("authorizationType"),
                 "AuthorizerId": i.get("authorizerId"),
+                "AuthorizationScopes": i.get("authorizationScopes"),
                 "OperationName": i.get("operationName"),
                 "ApiKeyRequired": i.get("apiKeyRequired"),
             }
         )
     )
     return {"id": route["RouteId"]}
+
+
+@creates("aws:apigatewayv2/authorizer:Authorizer")
+def _authorizer(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    jwt = i.get("jwtConfiguration") or {}
+    ttl = i.get("authorizerResultTtlInSeconds")
+    authorizer = ctx.client("apigatewayv2").create_authorizer(
+        **_clean(
+            {
+                "ApiId": i["apiId"],
+                "AuthorizerType": i["authorizerType"],
+                "Name": i.get("name") or r.physical_name,
+                "IdentitySource": i.get("identitySources"),
+                # The issuer names the pool: the deployer has already put the emulator's pool id in it.
+                "JwtConfiguration": {"Audience": jwt.get("audiences"), "Issuer": jwt.get("issuer")},
+                "AuthorizerUri": i.get("authorizerUri"),
+                "AuthorizerCredentialsArn": i.get("authorizerCredentialsArn"),
+                "AuthorizerPayloadFormatVersion": i.get("authorizerPayloadFormatVersion"),
+                "AuthorizerResultTtlInSeconds": _int(ttl),
+                "EnableSimpleResponses": i.get("enableSimpleResponses"),
+            }
+        )
+    )
+    return {"id": authorizer["AuthorizerId"]}
 
 
 def _route_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -636,6 +661,154 @@ def _stage(ctx: Context, r: Resource, i: Inputs) -> Outputs:
         "invokeUrl": f"{ctx.endpoint}/_aws/execute-api/{i['apiId']}/{path}",
         "executionArn": f"arn:aws:execute-api:{ctx.region}:{ctx.account}:{i['apiId']}/{name}",
     }
+
+
+# --- Cognito ----------------------------------------------------------------------------------------
+
+
+def _cognito_schema(attribute: Mapping[str, Any]) -> dict[str, Any]:
+    strings = attribute.get("stringAttributeConstraints") or {}
+    numbers = attribute.get("numberAttributeConstraints") or {}
+    return _clean(
+        {
+            "Name": attribute["name"],
+            "AttributeDataType": attribute.get("attributeDataType"),
+            "DeveloperOnlyAttribute": attribute.get("developerOnlyAttribute"),
+            "Mutable": attribute.get("mutable"),
+            "Required": attribute.get("required"),
+            "StringAttributeConstraints": {
+                "MinLength": strings.get("minLength"),
+                "MaxLength": strings.get("maxLength"),
+            },
+            "NumberAttributeConstraints": {"MinValue": numbers.get("minValue"), "MaxValue": numbers.get("maxValue")},
+        }
+    )
+
+
+@creates("aws:cognito/userPool:UserPool")
+def _user_pool(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    password = i.get("passwordPolicy") or {}
+    admin_create = i.get("adminCreateUserConfig") or {}
+    invite = admin_create.get("inviteMessageTemplate") or {}
+    email = i.get("emailConfiguration") or {}
+    verification = i.get("verificationMessageTemplate") or {}
+    pool = ctx.client("cognito-idp").create_user_pool(
+        **_clean(
+            {
+                "PoolName": i.get("name") or r.physical_name,
+                "Policies": {
+                    "PasswordPolicy": {
+                        "MinimumLength": _int(password.get("minimumLength")),
+                        "RequireUppercase": password.get("requireUppercase"),
+                        "RequireLowercase": password.get("requireLowercase"),
+                        "RequireNumbers": password.get("requireNumbers"),
+                        "RequireSymbols": password.get("requireSymbols"),
+                        "PasswordHistorySize": _int(password.get("passwordHistorySize")),
+                        "TemporaryPasswordValidityDays": _int(password.get("temporaryPasswordValidityDays")),
+                    }
+                },
+                "DeletionProtection": i.get("deletionProtection"),
+                "AutoVerifiedAttributes": i.get("autoVerifiedAttributes"),
+                "AliasAttributes": i.get("aliasAttributes"),
+                "UsernameAttributes": i.get("usernameAttributes"),
+                "UsernameConfiguration": {"CaseSensitive": (i.get("usernameConfiguration") or {}).get("caseSensitive")},
+                "MfaConfiguration": i.get("mfaConfiguration"),
+                "Schema": [_cognito_schema(a) for a in i.get("schemas") or []],
+                "AdminCreateUserConfig": {
+                    "AllowAdminCreateUserOnly": admin_create.get("allowAdminCreateUserOnly"),
+                    "InviteMessageTemplate": {
+                        "SMSMessage": invite.get("smsMessage"),
+                        "EmailMessage": invite.get("emailMessage"),
+                        "EmailSubject": invite.get("emailSubject"),
+                    },
+                },
+                "AccountRecoverySetting": {
+                    "RecoveryMechanisms": [
+                        {"Name": m["name"], "Priority": _int(m["priority"])}
+                        for m in (i.get("accountRecoverySetting") or {}).get("recoveryMechanisms") or []
+                    ]
+                },
+                "EmailConfiguration": {
+                    "SourceArn": email.get("sourceArn"),
+                    "ReplyToEmailAddress": email.get("replyToEmailAddress"),
+                    "EmailSendingAccount": email.get("emailSendingAccount"),
+                    "From": email.get("fromEmailAddress"),
+                    "ConfigurationSet": email.get("configurationSet"),
+                },
+                "VerificationMessageTemplate": {
+                    "DefaultEmailOption": verification.get("defaultEmailOption"),
+                    "EmailMessage": verification.get("emailMessage"),
+                    "EmailSubject": verification.get("emailSubject"),
+                    "EmailMessageByLink": verification.get("emailMessageByLink"),
+                    "EmailSubjectByLink": verification.get("emailSubjectByLink"),
+                    "SmsMessage": verification.get("smsMessage"),
+                },
+                "UserPoolTier": i.get("userPoolTier"),
+                "UserPoolTags": _tag_map(i),
+            }
+        )
+    )["UserPool"]
+    pool_id = pool["Id"]
+    return {
+        "id": pool_id,
+        "arn": pool["Arn"],
+        "name": pool["Name"],
+        "endpoint": f"cognito-idp.{ctx.region}.amazonaws.com/{pool_id}",
+    }
+
+
+@creates("aws:cognito/userPoolClient:UserPoolClient")
+def _user_pool_client(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    units = i.get("tokenValidityUnits") or {}
+    client = ctx.client("cognito-idp").create_user_pool_client(
+        **_clean(
+            {
+                "UserPoolId": i["userPoolId"],
+                "ClientName": i.get("name") or r.physical_name,
+                "GenerateSecret": i.get("generateSecret"),
+                "ExplicitAuthFlows": i.get("explicitAuthFlows"),
+                "PreventUserExistenceErrors": i.get("preventUserExistenceErrors"),
+                "EnableTokenRevocation": i.get("enableTokenRevocation"),
+                "EnablePropagateAdditionalUserContextData": i.get("enablePropagateAdditionalUserContextData"),
+                "AccessTokenValidity": _int(i.get("accessTokenValidity")),
+                "IdTokenValidity": _int(i.get("idTokenValidity")),
+                "RefreshTokenValidity": _int(i.get("refreshTokenValidity")),
+                "AuthSessionValidity": _int(i.get("authSessionValidity")),
+                "TokenValidityUnits": {
+                    "AccessToken": units.get("accessToken"),
+                    "IdToken": units.get("idToken"),
+                    "RefreshToken": units.get("refreshToken"),
+                },
+                "ReadAttributes": i.get("readAttributes"),
+                "WriteAttributes": i.get("writeAttributes"),
+                "SupportedIdentityProviders": i.get("supportedIdentityProviders"),
+                "CallbackURLs": i.get("callbackUrls"),
+                "LogoutURLs": i.get("logoutUrls"),
+                "DefaultRedirectURI": i.get("defaultRedirectUri"),
+                "AllowedOAuthFlows": i.get("allowedOauthFlows"),
+                "AllowedOAuthScopes": i.get("allowedOauthScopes"),
+                "AllowedOAuthFlowsUserPoolClient": i.get("allowedOauthFlowsUserPoolClient"),
+            }
+        )
+    )["UserPoolClient"]
+    return {"id": client["ClientId"], "clientSecret": client.get("ClientSecret") or ""}
+
+
+@creates("aws:cognito/userGroup:UserGroup")
+def _user_group(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    ctx.client("cognito-idp").create_group(
+        **_clean(
+            {
+                "UserPoolId": i["userPoolId"],
+                "GroupName": name,
+                "Description": i.get("description"),
+                "Precedence": _int(i.get("precedence")),
+                "RoleArn": i.get("roleArn"),
+            }
+        )
+    )
+    return {"id": f"{i['userPoolId']}/{name}", "name": name}
 
 
 # --- Observability ----------------------------------------------------------------------------------
