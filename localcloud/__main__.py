@@ -1,4 +1,4 @@
-"""`python -m localcloud [up] [--stack dev] [--port 3000] [--seed] [--no-auth]`."""
+"""`python -m localcloud [up] [--stack dev] [--port 3000] [--seed] [--no-auth]`; `outputs`; `token USER`."""
 
 import sys
 

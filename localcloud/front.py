@@ -3,7 +3,7 @@
 MiniStack serves an HTTP API under `/_aws/execute-api/<api id>/...` (or on a `<api id>.execute-api.localhost`
 host, which most machines do not resolve). This small threaded proxy puts the API at the root, as API
 Gateway does, and passes method (any method: the API answers those it has no route for), path, query, headers and body
-through unchanged, both ways.
+through unchanged, both ways. It also answers `GET /_localcloud/outputs` with the stack's outputs.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ _HOP_BY_HOP = {
 }
 # Well under the emulator's keep-alive timeout (75 s), so the front never sends on a connection it is closing.
 _MAX_IDLE_SECONDS = 20.0
+OUTPUTS_PATH = "/_localcloud/outputs"  # no route of the API starts with an underscore
 _SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
 _DOCS_PAGE = """<!doctype html>
 <html lang="en">
@@ -82,6 +83,8 @@ class Front:
         self.upstream_prefix = target.path.rstrip("/")
         self._openapi = openapi
         self.on_request = on_request or (lambda method, path, status, seconds: None)
+        # Served at /_localcloud/outputs once set: the stack's outputs, for `python -m localcloud outputs` and clients.
+        self.outputs: dict[str, Any] | None = None
         self._openapi_body: bytes | None = None
         # (connection, idle since): last in, first out, so the warmest first.
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []
@@ -173,6 +176,11 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
                 name = path.removeprefix("/docs/")
                 kind = {"css": "text/css", "js": "text/javascript", "png": "image/png"}[name.rsplit(".", 1)[1]]
                 self._answer(200, kind, (Path(str(swagger_ui_path)) / name).read_bytes())
+            elif path == OUTPUTS_PATH:
+                if front.outputs is None:
+                    self._error(404, "NOT_FOUND", "this front serves no stack outputs")
+                else:
+                    self._answer(200, "application/json", json.dumps(front.outputs).encode())
             elif path == "/openapi.json":
                 body = front.openapi_body()
                 if body is None:

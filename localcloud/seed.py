@@ -17,13 +17,14 @@ CATALOGUE: list[dict[str, Any]] = [
 ]
 
 
-def seed(base_url: str, session: requests.Session | None = None) -> list[dict[str, Any]]:
-    """POST every sample product; returns the created products (with their ids)."""
+def seed(base_url: str, admin_token: str, session: requests.Session | None = None) -> list[dict[str, Any]]:
+    """POST every sample product as an admin (the catalogue is theirs to change); returns the created products."""
     http = session or requests.Session()
     created = []
     for product in CATALOGUE:
         body = {**product, "description": f"A sample of {product['category'].lower()}"}
-        response = http.post(f"{base_url}/product", json=body, timeout=30)
+        headers = {"Authorization": f"Bearer {admin_token}"}
+        response = http.post(f"{base_url}/product", json=body, headers=headers, timeout=30)
         if response.status_code != 201:
             raise RuntimeError(f"seeding {product['name']!r} failed: {response.status_code} {response.text}")
         created.append(response.json())
