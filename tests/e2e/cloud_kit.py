@@ -17,8 +17,11 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from localcloud import emulator
+from localcloud.front import OUTPUTS_PATH
+from localcloud.users import Users
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_DEADLINE = 90.0  # seconds; a cold machine imports pulumi, starts MiniStack and packages three functions
@@ -33,6 +36,28 @@ class LocalCloud:
     aws: str = ""
     lines: list[str] = field(default_factory=list)
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    _users: Users | None = field(default=None, repr=False)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack outputs the local cloud serves (what `python -m localcloud outputs` prints)."""
+        response = requests.get(f"{self.api}{OUTPUTS_PATH}", timeout=30)
+        assert response.status_code == 200, f"GET {OUTPUTS_PATH}: {response.status_code} {response.text}"
+        return dict(response.json())
+
+    @property
+    def users(self) -> Users:
+        """The users of the local cloud's pool: any user name gets a token, the user created on first use."""
+        if self._users is None:
+            self._users = Users.from_outputs(self.outputs())
+        return self._users
+
+    def auth(self, user: str) -> dict[str, str]:
+        """The headers of a request made by `user`."""
+        return self.users.bearer(user)
+
+    def admin(self) -> dict[str, str]:
+        """The headers of a request made by an admin (the demo admin `up` created)."""
+        return self.users.admin_bearer()
 
     def read_until(self, pattern: str, deadline: float) -> re.Match[str]:
         """Consume printed lines until one matches `pattern` (the process's exit or the deadline fails)."""

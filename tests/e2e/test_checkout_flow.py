@@ -15,9 +15,9 @@ from localcloud.seed import CATALOGUE
 pytestmark = pytest.mark.e2e
 
 
-def _create_product(http: requests.Session, api: str, name: str, price: str, category: str) -> dict:
+def _create_product(cloud: LocalCloud, http: requests.Session, name: str, price: str, category: str) -> dict:
     body = {"name": name, "description": "e2e", "imageFile": f"{name}.png", "price": float(price), "category": category}
-    response = http.post(f"{api}/product", json=body, timeout=30)
+    response = http.post(f"{cloud.api}/product", json=body, headers=cloud.admin(), timeout=30)
     assert response.status_code == 201, f"POST /product {body}: {response.status_code} {response.text}"
     assert response.headers["Location"].endswith(response.json()["id"]), "POST /product: Location names the new id"
     return response.json()
@@ -39,16 +39,17 @@ def test_checkout_becomes_exactly_one_order(local_cloud: LocalCloud, http: reque
     api = local_cloud.api
     # Given two products of a category no other test uses
     category = f"e2e-{uuid.uuid4().hex[:8]}"
-    pen = _create_product(http, api, "pen", "1.10", category)
-    ink = _create_product(http, api, "ink", "2.35", category)
+    pen = _create_product(local_cloud, http, "pen", "1.10", category)
+    ink = _create_product(local_cloud, http, "ink", "2.35", category)
     listed = http.get(f"{api}/product", params={"category": category}, timeout=30)
     assert listed.status_code == 200, f"GET /product?category={category}: {listed.text}"
     assert {p["id"] for p in listed.json()["items"]} == {pen["id"], ink["id"]}, f"GET /product?category={category}"
 
-    # And a basket of 3 pens and 1 ink, priced by the catalogue
+    # And a signed-in user's basket of 3 pens and 1 ink, priced by the catalogue
     user = f"e2e-{uuid.uuid4().hex[:12]}"
+    signed_in = local_cloud.auth(user)
     items = [{"productId": pen["id"], "quantity": 3}, {"productId": ink["id"], "quantity": 1}]
-    basket = http.post(f"{api}/basket", json={"userName": user, "items": items}, timeout=30)
+    basket = http.post(f"{api}/basket", json={"userName": user, "items": items}, headers=signed_in, timeout=30)
     assert basket.status_code == 200, f"POST /basket: {basket.text}"
     expected_total = Decimal("1.10") * 3 + Decimal("2.35")
     assert basket.json(parse_float=Decimal)["totalPrice"] == expected_total, f"POST /basket: {basket.text}"
@@ -56,18 +57,21 @@ def test_checkout_becomes_exactly_one_order(local_cloud: LocalCloud, http: reque
     # When the user checks out
     buyer = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "address": "1 Loop St"}
     checkout = http.post(
-        f"{api}/basket/checkout", json={"userName": user, **buyer, "paymentMethod": "card"}, timeout=30
+        f"{api}/basket/checkout",
+        json={"userName": user, **buyer, "paymentMethod": "card"},
+        headers=signed_in,
+        timeout=30,
     )
 
     # Then the checkout is accepted, the basket is gone, and exactly one order appears with the basket's total
     assert checkout.status_code == 202, f"POST /basket/checkout: {checkout.status_code} {checkout.text}"
     accepted = checkout.json(parse_float=Decimal)
     assert accepted["status"] == "ACCEPTED" and accepted["totalPrice"] == expected_total, checkout.text
-    gone = http.get(f"{api}/basket/{user}", timeout=30)
+    gone = http.get(f"{api}/basket/{user}", headers=signed_in, timeout=30)
     assert gone.status_code == 404, f"GET /basket/{user} after checkout: {gone.status_code} {gone.text}"
 
     def orders() -> list[dict] | None:
-        response = http.get(f"{api}/order/{user}", timeout=30)
+        response = http.get(f"{api}/order/{user}", headers=signed_in, timeout=30)
         assert response.status_code == 200, f"GET /order/{user}: {response.text}"
         return response.json(parse_float=Decimal)["items"] or None
 

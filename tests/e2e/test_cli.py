@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 
+import boto3
 import pytest
+import requests
 from cloud_kit import PROJECT_DIR, start_local_cloud, stop_local_cloud
 
+from localcloud import emulator
 from localcloud.deploy import UnknownResourceTypeError, deploy
 from localcloud.graph import Resource, capture
 from localcloud.polling import eventually
@@ -67,8 +70,6 @@ def test_sigterm_stops_everything_it_started() -> None:
     # Given a running local cloud that has started MiniStack and Lambda workers
     cloud = start_local_cloud()
     try:
-        import requests
-
         assert requests.get(f"{cloud.api}/product", timeout=30).status_code == 200, "GET /product"
         started = cloud.descendants()
         assert started, "the local cloud runs MiniStack in a child process"
@@ -110,3 +111,62 @@ def test_a_badly_framed_request_is_a_400_not_a_dropped_connection(local_cloud, f
     assert answer.startswith("HTTP/1.1 400"), f"POST /product with {framing!r}: {answer[:200]!r}"
     body = json.loads(answer.partition("\r\n\r\n")[2])
     assert body["error"] == "BAD_REQUEST", f"POST /product with {framing!r}: {body}"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localcloud", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_outputs_prints_the_stack_outputs_of_the_running_local_cloud(local_cloud, dev_graph) -> None:
+    # Given a running local cloud, When `outputs` is asked on its port
+    port = local_cloud.api.rsplit(":", 1)[1]
+    printed = _cli("outputs", "--port", port)
+    assert printed.returncode == 0, f"outputs: {printed.returncode} {printed.stderr}"
+    outputs = json.loads(printed.stdout)
+    # Then it has every export of the program, by the names `pulumi stack output --json` gives, with local values
+    assert set(dev_graph.outputs) <= set(outputs), f"missing: {set(dev_graph.outputs) - set(outputs)}"
+    assert outputs["api_url"] == f"{local_cloud.api}/", outputs["api_url"]
+    assert outputs["issuer"] == f"https://cognito-idp.{outputs['region']}.amazonaws.com/{outputs['user_pool_id']}"
+    # And the emulator's endpoint and credentials, which reach the pool the outputs name
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=outputs["aws_endpoint_url"],
+        region_name=outputs["region"],
+        aws_access_key_id=outputs["aws_access_key_id"],
+        aws_secret_access_key=outputs["aws_secret_access_key"],
+    )
+    pool = cognito.describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=outputs["user_pool_client_id"])
+    assert client["UserPoolClient"]["ClientId"] == outputs["user_pool_client_id"]
+
+
+def test_token_signs_in_a_demo_user_whose_token_the_api_accepts(local_cloud) -> None:
+    # Given the demo users the local cloud announced
+    port = local_cloud.api.rsplit(":", 1)[1]
+    assert any(line.strip().startswith("users admin / ") for line in local_cloud.lines), local_cloud.lines[:20]
+    # When `token` is asked for the customer and for the admin
+    tokens = {user: _cli("token", user, "--port", port) for user in ("customer", "admin")}
+    for user, printed in tokens.items():
+        assert printed.returncode == 0 and printed.stdout.count(".") == 2, f"token {user}: {printed.stderr}"
+    bearer = {user: {"Authorization": f"Bearer {printed.stdout.strip()}"} for user, printed in tokens.items()}
+    # Then the API takes each as its user: the customer reads their basket, only the admin lists the orders
+    own = requests.get(f"{local_cloud.api}/basket/customer", headers=bearer["customer"], timeout=30)
+    assert own.status_code in (200, 404), f"GET /basket/customer as customer: {own.status_code} {own.text}"
+    assert requests.get(f"{local_cloud.api}/order", headers=bearer["customer"], timeout=30).status_code == 403
+    assert requests.get(f"{local_cloud.api}/order", headers=bearer["admin"], timeout=30).status_code == 200
+    # And a wrong password is a one-line refusal
+    refused = _cli("token", "customer", "--password", "not-the-password", "--port", port)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, repr(refused.stderr)
+    assert "customer cannot sign in" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("command", [["outputs"], ["token", "customer"]])
+def test_without_a_running_local_cloud_outputs_and_token_say_so_in_one_line(command: list[str]) -> None:
+    port = str(emulator.free_port())
+    printed = _cli(*command, "--port", port)
+    assert printed.returncode == 1, f"{command}: {printed.returncode} {printed.stdout}"
+    assert printed.stderr.count("\n") == 1 and f"no local cloud is running on port {port}" in printed.stderr, repr(
+        printed.stderr
+    )

@@ -18,6 +18,7 @@ from localcloud import emulator
 from localcloud.deploy import deploy
 from localcloud.graph import Graph, Resource, capture
 from localcloud.polling import eventually
+from localcloud.users import Users
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +68,9 @@ def test_a_missing_permission_fails_its_flow_with_access_denied(own_emulator: em
     deployment = deploy(_without_action(graph, policy, "dynamodb:PutItem"), own_emulator)
 
     # When a product is created
-    created = requests.post(f"{deployment.api_url}/product", json=PRODUCT, timeout=30)
+    created = requests.post(
+        f"{deployment.api_url}/product", json=PRODUCT, headers=Users.of(deployment).admin_bearer(), timeout=30
+    )
 
     # Then the request fails cleanly (a missing grant is a bug, not an outage: 500, no internals in the body)
     assert created.status_code == 500, f"POST /product without dynamodb:PutItem: {created.status_code} {created.text}"
