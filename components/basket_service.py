@@ -64,14 +64,8 @@ class BasketService(pulumi.ComponentResource):
                     {
                         "Sid": "BasketTable",
                         "Effect": "Allow",
-                        # PutItem writes a basket conditioned on the version read; UpdateItem pins and marks a checkout.
-                        "Action": [
-                            "dynamodb:GetItem",
-                            "dynamodb:PutItem",
-                            "dynamodb:UpdateItem",
-                            "dynamodb:DeleteItem",
-                            "dynamodb:Scan",
-                        ],
+                        # Baskets are written with UpdateItem (version counter, write entries), never PutItem.
+                        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
                         "Resource": self.table.arn,
                     },
                     {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -42,19 +40,19 @@ from handlers.shared.settings import require_env
 CHECKOUT_NAMESPACE = uuid.UUID("99d20a3a-3737-4194-bec8-ef663c18a606")
 # BatchGetItem may leave keys unprocessed under load; a few immediate retries, then a 503.
 _BATCH_GET_ATTEMPTS = 3
-# A basket write reads the basket and writes conditioned on what it read; a write that lost a race to another
-# one retries on the basket the failed condition returned, this many times at most, with a jittered pause that
-# doubles (at most ~2.5 s in all, inside the function's timeout), then answers 409.
-_WRITE_ATTEMPTS = 10
-_WRITE_BACKOFF_SECONDS = 0.005
-# The ids of the basket's last writes, kept on the item: an SDK re-send of any of them is recognised as already
-# applied. The SDK re-sends within seconds (handlers.shared.aws), far fewer writes than this on one basket.
-_RECENT_WRITES = 32
+# Every basket write leaves a `write:<time>:<id>` attribute holding the version it produced: a re-send of the
+# same request (the SDK's, after a lost answer) finds it and is not applied again, however many writes came in
+# between, and is answered with what it wrote. Entries older than this are removed once there are more than
+# _WRITE_ENTRIES: the SDK re-sends within seconds (handlers.shared.aws).
+_WRITE_PREFIX = "write:"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_WRITE_MEMORY = timedelta(seconds=60)
+_WRITE_ENTRIES = 16
 # A checked-out basket stays as a marker this long (the table's TTL removes it), so a client that retries a
 # checkout whose answer it lost is told the same 202 instead of 404.
 CHECKOUT_MARKER_TTL = timedelta(days=7)
 # What a basket item carries besides the basket itself; the API never shows it.
-_BOOKKEEPING = frozenset({"writeIds", "checkedOutAt", "checkoutId", BASKET_EXPIRY_ATTRIBUTE})
+_BOOKKEEPING = frozenset({"checkedOutAt", "checkoutId", BASKET_EXPIRY_ATTRIBUTE})
 
 logger = Logger()
 _dynamodb = aws.dynamodb()
@@ -105,71 +103,107 @@ def put_basket(basket: BasketIn, if_match: IfMatch = None, if_none_match: IfNone
     if unknown:
         raise UnprocessableError(f"unknown product(s): {unknown}", details)
     lines = _priced([line.model_dump(exclude_none=True) for line in basket.items], catalogue)
-    # Every request has its own id, kept on the basket: however late the SDK re-sends this request's write, it
-    # is either applied once, or found among the basket's recent writes and not applied again.
-    write_id = str(uuid.uuid4())
-    current = baskets.get_item(Key={"userName": user_name}, ConsistentRead=True).get("Item")
-    for attempt in range(_WRITE_ATTEMPTS):
-        live = None if current is None or _checked_out(current) else current
-        _check_preconditions(live, if_match, if_none_match)
-        item = {
-            "userName": user_name,
-            # A replaced basket keeps its id and counts up; a new one (after a delete or a checkout) starts over.
-            "basketId": live["basketId"] if live else str(uuid.uuid4()),
-            "version": int(live["version"]) + 1 if live else 1,
-            "items": lines,
-            "totalPrice": _total(lines),
-            "updatedAt": _now(),
-            "writeIds": [write_id, *(current or {}).get("writeIds", [])][:_RECENT_WRITES],
-        }
-        applied, current = _write_if_unchanged(item, current, write_id)
-        if applied:
-            return json_response(200, _public(item), headers={"ETag": _etag(item)})
-        if if_match is not None or if_none_match is not None:
-            raise PreconditionFailedError("the basket changed since the version the request was conditioned on")
-        time.sleep(random.uniform(0, _WRITE_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter, not cryptography
-    raise ConflictError("the basket is being changed by other requests at the same time; retry")
-
-
-def _write_if_unchanged(
-    item: dict[str, Any], current: dict[str, Any] | None, write_id: str
-) -> tuple[bool, dict[str, Any] | None]:
-    """Write `item` if the basket is still `current`: (True, item) if this request's write is applied (now or by an
-    earlier send), else (False, the basket as it is now, or None if there is none)."""
-    if current is None:
-        condition, values = "attribute_not_exists(userName)", {}
-    else:
-        # Both: a basket deleted and written again starts over at version 1, under another basketId.
-        condition = "basketId = :basketId AND #version = :version"
-        values = {":basketId": current["basketId"], ":version": current["version"]}
+    now = _now()
+    write = f"{_WRITE_PREFIX}{now}:{uuid.uuid4().hex[:12]}"  # this request's, kept by every re-send of it
+    conditions, values = _preconditions(if_match, if_none_match)
     try:
-        baskets.put_item(
-            Item=item,
-            ConditionExpression=condition,
-            **({"ExpressionAttributeNames": {"#version": "version"}} if values else {}),
-            **({"ExpressionAttributeValues": values} if values else {}),
+        # One atomic write, so concurrent writers never retry each other: a new basket gets an id, a replaced one
+        # keeps it and counts up, and it forgets a checkout pinned on, or marked for, the previous version.
+        stored = baskets.update_item(
+            Key={"userName": user_name},
+            UpdateExpression=(
+                "SET basketId = if_not_exists(basketId, :newId), #version = if_not_exists(#version, :zero) + :one,"
+                " #write = if_not_exists(#version, :zero) + :one,"
+                " #items = :items, totalPrice = :total, updatedAt = :now"
+                " REMOVE checkedOutAt, checkoutId, #expires"
+            ),
+            ConditionExpression=" AND ".join(["attribute_not_exists(#write)", *conditions]),
+            ExpressionAttributeNames={
+                "#version": "version",
+                "#write": write,
+                "#items": "items",
+                "#expires": BASKET_EXPIRY_ATTRIBUTE,
+            },
+            ExpressionAttributeValues={
+                ":newId": str(uuid.uuid4()),
+                ":zero": 0,
+                ":one": 1,
+                ":items": lines,
+                ":total": _total(lines),
+                ":now": now,
+                **values,
+            },
+            ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
+        )["Attributes"]
     except ClientError as error:
         if aws.error_code(error) != "ConditionalCheckFailedException":
             raise
-        # Another write came first, or this very write did: the SDK re-sent it after its answer was lost.
-        now = from_wire(error.response["Item"]) if error.response.get("Item") else None
-        return (now is not None and write_id in now.get("writeIds", [])), now
-    return True, item
+        current = from_wire(error.response["Item"]) if error.response.get("Item") else {}
+        if write not in current:
+            raise PreconditionFailedError("the basket does not match If-Match / If-None-Match") from None
+        # This request's earlier send was applied: answer what it wrote, whatever came after it.
+        stored = {
+            "userName": user_name,
+            "basketId": current["basketId"],
+            "version": current[write],
+            "items": lines,
+            "totalPrice": _total(lines),
+            "updatedAt": now,
+        }
+    _forget_old_writes(stored)
+    return json_response(200, _public(stored), headers={"ETag": _etag(stored)})
 
 
-def _check_preconditions(live: dict[str, Any] | None, if_match: str | None, if_none_match: str | None) -> None:
-    """RFC 9110 conditional requests: If-Match names the ETags a write may replace, If-None-Match: * creates only."""
+def _preconditions(if_match: str | None, if_none_match: str | None) -> tuple[list[str], dict[str, Any]]:
+    """RFC 9110 conditional requests as DynamoDB conditions: If-Match names the ETags a write may replace (or `*`:
+    any basket), If-None-Match: * creates only. A checkout marker is no basket."""
+    conditions: list[str] = []
+    values: dict[str, Any] = {}
     if if_match is not None:
-        tags = {tag.strip() for tag in if_match.split(",")}
-        if live is None or ("*" not in tags and _etag(live) not in tags):
-            raise PreconditionFailedError("If-Match does not match the basket's current ETag")
+        tags = [tag.strip() for tag in if_match.split(",")]
+        if "*" in tags:
+            conditions.append("attribute_exists(#version) AND attribute_not_exists(checkoutId)")
+        else:
+            etags = [etag for etag in map(_parse_etag, tags) if etag is not None]
+            if not etags:
+                raise PreconditionFailedError("If-Match names no ETag this API issues")
+            alternatives = []
+            for i, (basket_id, version) in enumerate(etags):
+                alternatives.append(f"basketId = :ifBasket{i} AND #version = :ifVersion{i}")
+                values |= {f":ifBasket{i}": basket_id, f":ifVersion{i}": version}
+            # DynamoDB refuses redundant parentheses: one alternative goes without.
+            either = alternatives[0] if len(alternatives) == 1 else " OR ".join(f"({a})" for a in alternatives)
+            conditions.append(f"({either}) AND attribute_not_exists(checkoutId)")
     if if_none_match is not None:
         if if_none_match.strip() != "*":
             raise PreconditionFailedError("only If-None-Match: * is supported on a write")
-        if live is not None:
-            raise PreconditionFailedError("If-None-Match: * but the user has a basket")
+        conditions.append("(attribute_not_exists(#version) OR attribute_exists(checkoutId))")
+    return conditions, values
+
+
+def _parse_etag(tag: str) -> tuple[str, int] | None:
+    basket_id, _, version = tag.removeprefix("W/").strip('"').rpartition(".")
+    return (basket_id, int(version)) if basket_id and version.isdigit() else None
+
+
+def _forget_old_writes(stored: dict[str, Any]) -> None:
+    """Remove the write entries older than _WRITE_MEMORY once the basket holds more than _WRITE_ENTRIES of them."""
+    entries = sorted(key for key in stored if key.startswith(_WRITE_PREFIX))
+    cutoff = _WRITE_PREFIX + (datetime.now(UTC) - _WRITE_MEMORY).strftime(_TIME_FORMAT)
+    old = [key for key in entries if key < cutoff]
+    if len(entries) <= _WRITE_ENTRIES or not old:
+        return
+    try:
+        # Unconditional and idempotent: removing an entry a concurrent trim removed already changes nothing.
+        baskets.update_item(
+            Key={"userName": stored["userName"]},
+            UpdateExpression="REMOVE " + ", ".join(f"#old{i}" for i in range(len(old))),
+            ExpressionAttributeNames={f"#old{i}": key for i, key in enumerate(old)},
+        )
+    except (ClientError, BotoCoreError) as error:
+        # The write itself succeeded; the next write trims again.
+        logger.warning("could not trim old write entries", extra={"error": repr(error)})
 
 
 @app.get(
@@ -345,7 +379,9 @@ def events() -> BaseClient:
 
 def _public(basket: dict[str, Any]) -> dict[str, Any]:
     """The basket as the API shows it: without the bookkeeping of idempotent writes and checkouts."""
-    return {key: value for key, value in basket.items() if key not in _BOOKKEEPING}
+    return {
+        key: value for key, value in basket.items() if key not in _BOOKKEEPING and not key.startswith(_WRITE_PREFIX)
+    }
 
 
 def _checked_out(item: dict[str, Any]) -> bool:
@@ -407,7 +443,7 @@ def _total(lines: list[dict[str, Any]]) -> Decimal:
 
 def _now() -> str:
     # Fixed width with microseconds and Z, so the strings sort in time order (the order table's sort key).
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(_TIME_FORMAT)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -54,7 +54,7 @@ def test_basket_is_priced_from_the_catalogue_exactly(call, products):
 
 
 def _answer_lost_once(client, then=None):
-    """A botocore hook on the basket writes: the first PutItem reaches DynamoDB but its answer is lost (so the SDK
+    """A botocore hook on the basket writes: the first UpdateItem reaches DynamoDB but its answer is lost (so the SDK
     sends it again), and `then()` runs between the lost answer and the re-send. Returns (hook, sends)."""
     sends = []
 
@@ -74,17 +74,17 @@ def test_a_basket_write_sent_twice_by_the_sdk_is_one_version(call, services, pro
     user = unique("u")
     client = services.basket.baskets.client
     hook, sends = _answer_lost_once(client)
-    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
+    client.meta.events.register_first("before-send.dynamodb.UpdateItem", hook)
     try:
         # When the basket is written
         basket = fill(call, user, products)
     finally:
-        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
+        client.meta.events.unregister("before-send.dynamodb.UpdateItem", hook)
     # Then both sends reached the table, yet the basket is at its first version, as answered
-    assert len(sends) == 2, f"PutItem sends for the basket of {user}: {len(sends)}"
+    assert len(sends) == 2, f"UpdateItem sends for the basket of {user}: {len(sends)}"
     stored = stack.table("basket").get_item(Key={"userName": user})["Item"]
     assert basket["version"] == stored["version"] == 1, f"basket of {user}: answered {basket}, stored {stored}"
-    assert not {"writeId", "writeIds"} & set(basket), f"basket of {user} shows its write bookkeeping: {basket}"
+    assert not [key for key in basket if key.startswith("write")], f"basket of {user} shows its bookkeeping: {basket}"
 
 
 def test_an_old_write_re_sent_after_a_newer_write_is_not_applied_again(call, services, products, stack):
@@ -100,23 +100,23 @@ def test_an_old_write_re_sent_after_a_newer_write_is_not_applied_again(call, ser
         )
 
     hook, sends = _answer_lost_once(client, then=write_b)
-    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
+    client.meta.events.register_first("before-send.dynamodb.UpdateItem", hook)
     try:
         # When A is written
         a = fill(call, user, products)
     finally:
-        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
+        client.meta.events.unregister("before-send.dynamodb.UpdateItem", hook)
     (b,) = newer
     # Then A was sent twice, A is answered as version 1 and B as version 2
-    assert len(sends) == 3, f"PutItem sends for the basket of {user} (A, B, A again): {len(sends)}"
+    assert len(sends) == 3, f"UpdateItem sends for the basket of {user} (A, B, A again): {len(sends)}"
     assert (a["version"], b.status, b.json["version"]) == (1, 200, 2), f"basket of {user}: A {a}, B {b}"
     # And the basket is B, at version 2: A's late re-send did not apply A a second time
     stored = call("GET", f"/basket/{user}").json
     assert (stored["version"], stored["items"]) == (2, b.json["items"]), f"basket of {user}: {stored}"
 
 
-def test_a_write_that_loses_a_race_is_applied_on_top_of_the_winner(call, services, products):
-    # Given a write A of a new basket, and a write B of the same basket that lands between A's read and A's write
+def test_a_write_racing_another_is_applied_on_top_of_it(call, services, products):
+    # Given a write A of a new basket, and a write B of the same basket that lands just before A's
     user = unique("u")
     client = services.basket.baskets.client
     newer = []
@@ -129,13 +129,13 @@ def test_a_write_that_loses_a_race_is_applied_on_top_of_the_winner(call, service
             body = {"userName": user, "items": [{"productId": products[1]["id"], "quantity": 2}]}
             newer.append(call("POST", "/basket", body))
 
-    client.meta.events.register_first("before-send.dynamodb.PutItem", b_first)
+    client.meta.events.register_first("before-send.dynamodb.UpdateItem", b_first)
     try:
         # When A is written
         a = fill(call, user, products)
     finally:
-        client.meta.events.unregister("before-send.dynamodb.PutItem", b_first)
-    # Then B created the basket (version 1) and A, refused once, was applied on top of it (version 2)
+        client.meta.events.unregister("before-send.dynamodb.UpdateItem", b_first)
+    # Then B created the basket (version 1) and A was applied on top of it (version 2), neither retried
     (b,) = newer
     assert (b.status, b.json["version"], a["version"]) == (200, 1, 2), f"basket of {user}: B {b}, A {a}"
     assert a["basketId"] == b.json["basketId"], f"basket of {user} got two basketIds: B {b}, A {a}"
@@ -163,10 +163,35 @@ def test_writes_conditioned_on_an_etag(call, products):
     assert (stored.json["version"], stored.headers["etag"]) == (2, second.headers["etag"]), (
         f"basket of {user}: {stored}"
     )
+    # And If-Match may name several ETags (weak ones too), one of which is current
+    listed = call(
+        "POST",
+        "/basket",
+        {"userName": user, "items": item},
+        headers={"if-match": f'"x.1", W/{etag}, {second.headers["etag"]}'},
+    )
+    assert listed.status == 200, f"POST /basket If-Match with the current ETag among others: {listed}"
     # And If-Match on a user with no basket is 412 too
     nobody = unique("nobody")
     reply = call("POST", "/basket", {"userName": nobody, "items": item}, headers={"if-match": "*"})
     assert reply.status == 412, f"POST /basket If-Match: * for {nobody}, who has no basket: {reply}"
+
+
+def test_old_write_entries_are_forgotten_and_recent_ones_kept(call, products, stack):
+    # Given a basket carrying 20 write entries of two minutes ago and one of now (its last write)
+    user = unique("u")
+    fill(call, user, products)
+    table = stack.table("basket")
+    item = table.get_item(Key={"userName": user})["Item"]
+    (recent,) = [key for key in item if key.startswith("write:")]
+    old = {f"write:2000-01-01T00:00:{i:02d}.000000Z:old{i}": i for i in range(20)}
+    table.put_item(Item={**item, **old})
+    # When the basket is written again
+    again = fill(call, user, products, (2, 2))
+    # Then the old entries are gone, the recent ones kept, and the write applied once
+    entries = {key for key in table.get_item(Key={"userName": user})["Item"] if key.startswith("write:")}
+    assert not entries & set(old) and recent in entries and len(entries) == 2, f"write entries of {user}: {entries}"
+    assert again["version"] == 2, f"basket of {user}: {again}"
 
 
 def test_lines_of_one_product_and_colour_are_merged_within_the_limit(call, products):
@@ -387,9 +412,9 @@ def test_a_retried_checkout_after_its_answer_was_lost_is_told_the_same_checkout(
     assert len(orders_of(call, user)) == 1
     with pytest.raises(AssertionError):
         delivered(stack, first.json["checkoutId"], deadline_s=2)
-    # And a new basket for the user is a new basket, which checks out as a new checkout
+    # And the user's next basket is a new version, which checks out as a new checkout
     basket = fill(call, user, products)
-    assert basket["version"] == 1, f"new basket of {user} after a checkout: {basket}"
+    assert basket["version"] == 2, f"next basket of {user} after a checkout: {basket}"
     third = call("POST", "/basket/checkout", contact(user))
     assert third.status == 202 and third.json["checkoutId"] != first.json["checkoutId"], f"third checkout: {third}"
 

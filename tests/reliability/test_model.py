@@ -70,6 +70,7 @@ class Shop(RuleBasedStateMachine):
         self.prices: dict[str, Decimal] = {}  # live products only
         self.baskets: dict[str, Basket] = {}
         self.checked_out: dict[str, Expected] = {}  # users whose basket was checked out and not written since
+        self.versions: dict[str, int] = {}  # each user's last basket version: a checkout keeps counting, a delete not
         self.dirty: set[str] = set()  # users whose basket the next invariant check reads
         self.cloud.report.examples["model"] += 1
 
@@ -124,8 +125,8 @@ class Shop(RuleBasedStateMachine):
             return
         self._expect(response, 200)
         self.checked_out.pop(name, None)
-        previous = self.baskets.get(name)
-        self.baskets[name] = Basket(lines, [self.prices[p] for p, _ in lines], previous.version + 1 if previous else 1)
+        self.versions[name] = self.versions.get(name, 0) + 1
+        self.baskets[name] = Basket(lines, [self.prices[p] for p, _ in lines], self.versions[name])
 
     @rule(user=USERS)
     def empty_basket(self, user: int) -> None:
@@ -136,7 +137,8 @@ class Shop(RuleBasedStateMachine):
         name = self.users[user]
         self.dirty.add(name)
         self._expect(self.cloud.api.delete(f"/basket/{name}"), 204 if name in self.baskets else 404)
-        self.baskets.pop(name, None)
+        if self.baskets.pop(name, None) is not None:
+            self.versions.pop(name, None)
 
     # --- checkout ---
 
