@@ -1,9 +1,10 @@
 """Section 5: deployment package size per function, zipped from the captured graph as the engine zips it.
 
 The reference ships 1.32 MB per function (DESIGN §10). Our functions' archives hold only their service's
-code and the shared package; Powertools and pydantic come from a layer the functions share, so the
-layer is reported on its own line: on AWS it is a published layer (by ARN) and uploaded by no one,
-locally the local cloud builds an equivalent one from this virtualenv.
+code and the shared package; Powertools, pydantic and botocore come from the dependency layer the functions
+share, so the layer is reported on its own lines: the archive the stack declares (built for its runtime and
+architecture, uploaded once per change of the pins) and the one the local cloud publishes (the same pins
+built for this interpreter, with bytecode).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def run(ctx: Context) -> dict[str, Any]:
         }
     layers: dict[str, Any] = {}
     for resource in graph.of_type(stack.LAYER_TYPE):
-        layers[resource.physical_name] = _zip_stats(zip_bytes(resource.inputs["code"], stack.project_path()))
+        name = str(resource.inputs.get("layerName") or resource.physical_name)
+        layers[name] = _zip_stats(zip_bytes(resource.inputs["code"], stack.project_path()))
     try:
         from localcloud.layer import layer_zip
     except ImportError:

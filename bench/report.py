@@ -322,11 +322,11 @@ def _package(data: dict[str, Any]) -> list[str]:
     for name, f in data["graph_layers"].items():
         rows.append(
             [
-                f"layer {name}",
-                f"{f['zip_bytes'] / 1024:,.1f} KiB",
+                f"layer {name} (declared)",
+                f"{f['zip_bytes'] / 1024 / 1024:,.2f} MiB",
                 f["files"],
-                f"{f['unzipped_bytes'] / 1024:,.1f} KiB",
-                f"{f['vs_reference']:.3f}x",
+                f"{f['unzipped_bytes'] / 1024 / 1024:,.2f} MiB",
+                f"{f['vs_reference']:.2f}x",
             ]
         )
     local = data.get("local_dependency_layer")
@@ -340,11 +340,8 @@ def _package(data: dict[str, Any]) -> list[str]:
                 f"{local['vs_reference']:.2f}x",
             ]
         )
-    layers = sorted({arn for f in data["functions"].values() for arn in f["layers"]})
     out = ["## 5. Deployment package size (zipped as the Pulumi engine zips the graph's archives)", ""]
     out += _table(["package", "zip", "files", "unzipped", "vs reference 1.32 MB"], rows)
-    if layers:
-        out += ["Layers the functions use on AWS: " + ", ".join(f"`{a}`" for a in layers) + ".", ""]
     return out
 
 
