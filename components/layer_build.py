@@ -95,7 +95,8 @@ def lambda_target(runtime: str, architecture: str) -> Target:
         python_version=version,
         platforms=platforms,
         compiled=compiled,
-        fingerprint=sys.version if compiled else "",
+        # Bytecode can change between patch releases; anything else about the builder leaves the bytes alone.
+        fingerprint=f"compiled by {platform.python_version()}" if compiled else "",
     )
 
 
