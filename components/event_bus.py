@@ -1,4 +1,4 @@
-"""The stack's event bus and the rule that delivers `CheckoutBasket` events to the checkout queue."""
+"""The stack's event bus, its archive, and the rule that delivers `CheckoutBasket` events to the checkout queue."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class EventBus(pulumi.ComponentResource):
     """
 
     bus: aws.cloudwatch.EventBus
+    archive: aws.cloudwatch.EventArchive
     rule: aws.cloudwatch.EventRule
     delivery_dlq: aws.sqs.Queue
     target_queue_policy: aws.sqs.QueuePolicy
@@ -39,6 +40,8 @@ class EventBus(pulumi.ComponentResource):
     target: aws.cloudwatch.EventTarget
     bus_name: pulumi.Output[str]
     bus_arn: pulumi.Output[str]
+    archive_name: pulumi.Output[str]
+    archive_arn: pulumi.Output[str]
     delivery_dlq_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: EventBusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -48,6 +51,16 @@ class EventBus(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.bus = aws.cloudwatch.EventBus(f"{name}-bus", name=s.name("bus"), tags=tags, opts=child)
+        # Every event the bus carries, kept `eventArchiveRetentionDays`: what `python -m ops replay` puts back on
+        # the bus after a consumer bug (the consumer's conditional write makes a replayed order a no-op).
+        self.archive = aws.cloudwatch.EventArchive(
+            f"{name}-archive",
+            name=s.name("events", "archive"),
+            description=f"Every event on {s.name('bus')}, for replay",
+            event_source_arn=self.bus.arn,
+            retention_days=s.event_archive_retention_days,
+            opts=child,
+        )
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-checkout-rule",
             name=s.name("checkout", "basket"),
@@ -83,6 +96,8 @@ class EventBus(pulumi.ComponentResource):
 
         self.bus_name = self.bus.name
         self.bus_arn = self.bus.arn
+        self.archive_name = self.archive.name
+        self.archive_arn = self.archive.arn
         self.delivery_dlq_name = self.delivery_dlq.name
         self.register_outputs({"bus_name": self.bus.name, "rule_arn": self.rule.arn})
 

@@ -52,6 +52,7 @@ TIMEOUT_SECONDS: Final = (1, 900)
 CONCURRENCY: Final = (1, 1000)
 SQS_BATCH_SIZE: Final = (1, 10)  # above 10 SQS needs a batching window, which delays orders
 MAX_RECEIVE_COUNT: Final = (1, 1000)
+EVENT_ARCHIVE_RETENTION_DAYS: Final = (1, 3650)  # 0 would mean "forever" to EventBridge: refused, never meant
 THROTTLE_RATE: Final = (1.0, 10000.0)
 THROTTLE_BURST: Final = (1, 5000)
 MIN_CONSUMER_CONCURRENCY: Final = 2  # the SQS event source's `maximum_concurrency` cannot be lower
@@ -96,6 +97,7 @@ class Settings:
     ordering_batch_size: int
     max_receive_count: int
     tracing: bool
+    event_archive_retention_days: int
     cors_allow_origins: tuple[str, ...]
     alarm_email: str | None
     password_sign_in: bool
@@ -151,6 +153,7 @@ class Settings:
             ordering_batch_size=reader.integer("orderingBatchSize", 10, *SQS_BATCH_SIZE),
             max_receive_count=reader.integer("maxReceiveCount", 3, *MAX_RECEIVE_COUNT),
             tracing=reader.boolean("tracing", False),
+            event_archive_retention_days=reader.integer("eventArchiveRetentionDays", 7, *EVENT_ARCHIVE_RETENTION_DAYS),
             cors_allow_origins=reader.origins("corsAllowOrigins"),
             alarm_email=reader.email("alarmEmail"),
             password_sign_in=reader.boolean("passwordSignIn", False),
@@ -284,7 +287,7 @@ _KEYS: Final = (
     "lambdaMemoryMb", "lambdaTimeoutSeconds", "lambdaReservedConcurrency", "lambdaProvisionedConcurrency",
     "lambdaArchitecture", "lambdaRuntime", "logRetentionDays", "logLevel", "pointInTimeRecovery",
     "deletionProtection", "apiThrottleRateLimit", "apiThrottleBurstLimit", "orderingBatchSize", "maxReceiveCount",
-    "tracing", "corsAllowOrigins", "alarmEmail", "passwordSignIn", "functions",
+    "tracing", "eventArchiveRetentionDays", "corsAllowOrigins", "alarmEmail", "passwordSignIn", "functions",
 )  # fmt: skip
 # Keys a stack file may still carry from an earlier version, and what replaced them.
 _REMOVED_KEYS: Final = {

@@ -171,6 +171,12 @@ class _AwsLikeMocks(pulumi_mocks.Mocks):
             resource_id = state["arn"]
         elif t == "aws:cloudwatch/eventBus:EventBus":
             state["arn"] = f"arn:aws:events:{r}:{a}:event-bus/{name}"
+        elif t == "aws:cloudwatch/eventArchive:EventArchive":
+            state["arn"] = f"arn:aws:events:{r}:{a}:archive/{name}"
+        elif t == "aws:cloudwatch/dashboard:Dashboard":
+            name = str(inputs.get("dashboardName") or args.name)
+            resource_id = name
+            state["dashboardArn"] = f"arn:aws:cloudwatch::{a}:dashboard/{name}"
         elif t == "aws:cloudwatch/eventRule:EventRule":
             bus = inputs.get("eventBusName") or "default"
             rule = name if bus == "default" else f"{bus}/{name}"

@@ -293,6 +293,24 @@ def _event_bus(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     return {"id": name, "name": name, "arn": bus["EventBusArn"]}
 
 
+@creates("aws:cloudwatch/eventArchive:EventArchive")
+def _event_archive(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i.get("name") or r.physical_name
+    archive = ctx.client("events").create_archive(
+        **_clean(
+            {
+                "ArchiveName": name,
+                "EventSourceArn": i["eventSourceArn"],
+                "Description": i.get("description"),
+                "EventPattern": _json(i.get("eventPattern")),
+                "RetentionDays": _int(i.get("retentionDays")),
+                "KmsKeyIdentifier": i.get("kmsKeyIdentifier"),
+            }
+        )
+    )
+    return {"id": name, "name": name, "arn": archive["ArchiveArn"]}
+
+
 @creates("aws:cloudwatch/eventRule:EventRule")
 def _event_rule(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.physical_name

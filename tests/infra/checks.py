@@ -50,6 +50,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 LAYER = "aws:lambda/layerVersion:LayerVersion"
+BUS = "aws:cloudwatch/eventBus:EventBus"
+ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
 
 # DESIGN §3, verbatim.
 DESIGN_ROUTES = {
@@ -606,6 +608,22 @@ def password_sign_in_only_where_configured(graph: Graph, expect: Expect) -> None
     assert (pool.protect, pool.retain_on_delete) == (protected, protected), pool.urn
 
 
+def the_bus_archives_its_events_for_the_configured_retention(graph: Graph, expect: Expect) -> None:
+    (bus,) = graph.of_type(BUS)
+    archives = graph.of_type(ARCHIVE)
+    assert len(archives) == 1, f"one archive of {bus.urn} expected, the graph has {[a.urn for a in archives]}"
+    (archive,) = archives
+    assert archive.inputs["eventSourceArn"] == bus.outputs["arn"], (
+        f"{archive.urn}: archives {archive.inputs['eventSourceArn']}, not the stack's bus {bus.outputs['arn']}"
+    )
+    assert archive.inputs.get("eventPattern") is None, f"{archive.urn}: filters what it keeps"
+    configured = expect.int("eventArchiveRetentionDays")
+    assert archive.inputs["retentionDays"] == configured, (
+        f"{archive.urn}: retention {archive.inputs['retentionDays']} days, configured {configured}"
+    )
+    assert graph.outputs["event_archive"] == archive.physical_name, f"export event_archive: {graph.outputs}"
+
+
 INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     each_function_has_own_role_trusted_by_lambda_only,
     each_policy_names_only_its_services_arns_with_explicit_actions,
@@ -634,4 +652,5 @@ INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     every_route_but_the_public_ones_requires_the_jwt_authorizer,
     the_authorizer_trusts_exactly_the_stacks_pool_and_client,
     password_sign_in_only_where_configured,
+    the_bus_archives_its_events_for_the_configured_retention,
 ]
