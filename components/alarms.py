@@ -1,4 +1,4 @@
-"""What wakes someone up: messages in a DLQ, function errors, API 5xx responses."""
+"""What wakes someone up: messages in a DLQ, function errors, API 5xx responses, orders falling behind."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.settings import Settings
+from handlers.shared.contract import METRIC_ORDER_LAG, METRICS_NAMESPACE
 
 SERVICE = "monitoring"
 PERIOD_SECONDS = 300
 API_5XX_THRESHOLD = 5  # a lone 5xx is visible in the access log; a burst is an incident
+# Checkout to order is tens of milliseconds when the consumer keeps up; a p99 over a minute means it does not
+# (failing batches retried, a throttled consumer, a backlog), long before a checkout reaches the DLQ.
+ORDER_LAG_P99_THRESHOLD_MS = 60_000
 
 
 @dataclass
@@ -89,6 +93,20 @@ class Alarms(pulumi.ComponentResource):
             threshold=API_5XX_THRESHOLD,
         )
 
+        self._alarm(
+            "order-lag",
+            "ordering",
+            f"The p99 time from checkout to order was over {ORDER_LAG_P99_THRESHOLD_MS // 1000} s in "
+            f"{PERIOD_SECONDS // 60} minutes: the consumer is falling behind.",
+            namespace=METRICS_NAMESPACE,
+            metric_name=METRIC_ORDER_LAG,
+            # The dimensions the ordering function publishes with (handlers.shared.metrics).
+            dimensions={"service": "ordering", "stack": s.stack},
+            extended_statistic="p99",
+            period=PERIOD_SECONDS,
+            threshold=ORDER_LAG_P99_THRESHOLD_MS,
+        )
+
         self.topic_arn = self.topic.arn
         self.register_outputs({"topic_arn": self.topic.arn})
 
@@ -101,7 +119,8 @@ class Alarms(pulumi.ComponentResource):
         namespace: str,
         metric_name: str,
         dimensions: Mapping[str, pulumi.Input[str]],
-        statistic: str,
+        statistic: str | None = None,
+        extended_statistic: str | None = None,
         period: int,
         threshold: int,
     ) -> None:
@@ -118,6 +137,7 @@ class Alarms(pulumi.ComponentResource):
                 metric_name=metric_name,
                 dimensions=dimensions,
                 statistic=statistic,
+                extended_statistic=extended_statistic,
                 period=period,
                 threshold=threshold,
                 evaluation_periods=1,

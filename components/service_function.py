@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.packaging import handler_archive, handler_string
 from components.settings import Settings
+from handlers.shared.contract import STACK_ENV
 
 LIVE_ALIAS = "live"
 
@@ -143,6 +144,8 @@ class ServiceFunction(pulumi.ComponentResource):
             "POWERTOOLS_SERVICE_NAME": service,
             "POWERTOOLS_LOG_LEVEL": s.log_level,
             "POWERTOOLS_TRACE_DISABLED": "false" if s.tracing else "true",
+            # The `stack` dimension of the business metrics (handlers.shared.metrics).
+            STACK_ENV: s.stack,
         }
         return aws.lambda_.Function(
             f"{name}-fn",

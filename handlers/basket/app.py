@@ -19,10 +19,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from handlers.basket.models import BasketIn, CheckoutIn
-from handlers.shared import auth, aws, coldstart, jsonio
-from handlers.shared.contract import BASKET_EXPIRY_ATTRIBUTE, CHECKOUT_DETAIL_TYPE, EVENT_SOURCE, SCHEMA_VERSION
+from handlers.shared import auth, aws, coldstart, jsonio, metrics
+from handlers.shared.contract import (
+    BASKET_EXPIRY_ATTRIBUTE,
+    CHECKOUT_DETAIL_TYPE,
+    EVENT_SOURCE,
+    METRIC_CHECKOUT_VALUE,
+    METRIC_CHECKOUTS_ACCEPTED,
+    SCHEMA_VERSION,
+)
 from handlers.shared.dynamodb import Table, from_wire
 from handlers.shared.errors import (
+    ApiError,
     ConflictError,
     NotFoundError,
     PreconditionFailedError,
@@ -248,6 +256,14 @@ def delete_basket(userName: UserPath) -> Response[Any]:  # noqa: N803
     },
 )
 def checkout(request: CheckoutIn) -> Response[Any]:
+    try:
+        return _checkout(request)
+    except ApiError as error:
+        metrics.refused(error.code)  # NOT_FOUND, CONFLICT, VALIDATION_ERROR, SERVICE_UNAVAILABLE, FORBIDDEN
+        raise
+
+
+def _checkout(request: CheckoutIn) -> Response[Any]:
     user_name = auth.own_basket(app, request.userName)
     basket = baskets.get_item(Key={"userName": user_name}, ConsistentRead=True).get("Item")
     if basket is None:
@@ -269,6 +285,8 @@ def checkout(request: CheckoutIn) -> Response[Any]:
     event = _checkout_event(request, user_name, checkout_id, _priced(basket["items"], catalogue))
     event.checkedOutAt = _pin_checkout_time(basket)
     _publish(event)
+    metrics.count(METRIC_CHECKOUTS_ACCEPTED)
+    metrics.amount(METRIC_CHECKOUT_VALUE, float(event.totalPrice))
     _mark_checked_out(basket, event)
     return _accepted(checkout_id, user_name, event.totalPrice)
 
@@ -448,7 +466,10 @@ def _now() -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    try:
+        return app.resolve(event, context)
+    finally:
+        metrics.flush()  # this invocation's business metrics, one EMF line
 
 
 # Last statement: the service is initialised (handlers.shared.coldstart).

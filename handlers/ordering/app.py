@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from handlers.shared import auth, aws, coldstart
+from handlers.shared import auth, aws, coldstart, metrics
+from handlers.shared.contract import METRIC_ORDER_LAG, METRIC_ORDERS_PLACED
 from handlers.shared.dynamodb import Table
 from handlers.shared.events import CheckoutBasket, CheckoutRecord
 from handlers.shared.http import error_responses, json_response, make_resolver, ok_response
@@ -127,6 +129,14 @@ def _place(event: CheckoutBasket) -> None:
         logger.info("duplicate delivery, order already placed", extra={"orderId": event.checkoutId})
         return
     logger.info("order placed", extra={"orderId": event.checkoutId})
+    metrics.count(METRIC_ORDERS_PLACED)
+    metrics.milliseconds(METRIC_ORDER_LAG, _lag_ms(event.checkedOutAt))
+
+
+def _lag_ms(checked_out_at: str) -> float:
+    """Milliseconds from the checkout to now, when its order was written (checkedOutAt is UTC, ...Z)."""
+    checked_out = datetime.fromisoformat(checked_out_at.replace("Z", "+00:00"))
+    return max(0.0, (datetime.now(UTC) - checked_out).total_seconds() * 1000)
 
 
 def _checkout_id(body: str) -> str | None:
@@ -149,9 +159,12 @@ def _reason(error: Exception) -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if "Records" in event:
-        return _place_orders(event, context)
-    return app.resolve(event, context)
+    try:
+        if "Records" in event:
+            return _place_orders(event, context)
+        return app.resolve(event, context)
+    finally:
+        metrics.flush()  # this invocation's business metrics, one EMF line
 
 
 def _place_orders(batch: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -31,3 +31,14 @@ MAX_UNIT_PRICE: Final = Decimal(10) ** (UNIT_PRICE_DIGITS - MONEY_DECIMALS) - De
 # 13 significant digits is also what the JSON writer prints exactly (handlers.shared.jsonio): keep both in step.
 MAX_TOTAL: Final = MAX_UNIT_PRICE * MAX_QUANTITY * MAX_LINES
 TOTAL_DIGITS: Final = len(MAX_TOTAL.as_tuple().digits)
+
+# Business metrics (CloudWatch embedded metric format, handlers.shared.metrics): the namespace and names the
+# functions publish under, which the program's order-lag alarm and dashboard read. Dimensions: service, stack
+# (and reason, for refusals), so a metric has a handful of series, never one per user or checkout.
+METRICS_NAMESPACE: Final = "ecommerce"
+METRIC_ORDERS_PLACED: Final = "OrdersPlaced"
+METRIC_CHECKOUTS_ACCEPTED: Final = "CheckoutsAccepted"
+METRIC_CHECKOUT_VALUE: Final = "CheckoutValue"
+METRIC_CHECKOUTS_REFUSED: Final = "CheckoutsRefused"
+METRIC_ORDER_LAG: Final = "OrderLagMs"  # order written - checkedOutAt, in milliseconds
+STACK_ENV: Final = "STACK_NAME"  # the functions' environment variable naming their stack (the `stack` dimension)

@@ -518,6 +518,7 @@ def functions_get_the_environment_of_the_contract(graph: Graph, expect: Expect) 
             "POWERTOOLS_SERVICE_NAME": service,
             "POWERTOOLS_LOG_LEVEL": expect.text("logLevel"),
             "POWERTOOLS_TRACE_DISABLED": "false" if expect.flag("tracing") else "true",
+            "STACK_NAME": expect.stack,
         }
         assert variables == expected, f"{function.urn}: environment {variables}"
 
@@ -624,6 +625,20 @@ def the_bus_archives_its_events_for_the_configured_retention(graph: Graph, expec
     assert graph.outputs["event_archive"] == archive.physical_name, f"export event_archive: {graph.outputs}"
 
 
+def an_alarm_watches_the_order_lag_the_consumer_publishes(graph: Graph, expect: Expect) -> None:
+    lag = [a for a in graph.of_type(ALARM) if a.inputs.get("metricName") == "OrderLagMs"]
+    assert len(lag) == 1, f"one order-lag alarm expected, the graph has {[a.urn for a in lag]}"
+    (alarm,) = lag
+    assert alarm.inputs["namespace"] == "ecommerce", f"{alarm.urn}: namespace {alarm.inputs['namespace']}"
+    # Exactly the dimensions the ordering function publishes with, or the alarm watches a series nobody writes.
+    assert alarm.inputs["dimensions"] == {"service": "ordering", "stack": expect.stack}, (
+        f"{alarm.urn}: dimensions {alarm.inputs['dimensions']}"
+    )
+    assert alarm.inputs.get("extendedStatistic") == "p99" and alarm.inputs["period"] <= 300, (
+        f"{alarm.urn}: {alarm.inputs.get('extendedStatistic')} over {alarm.inputs['period']} s, not p99 over 5 min"
+    )
+
+
 INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     each_function_has_own_role_trusted_by_lambda_only,
     each_policy_names_only_its_services_arns_with_explicit_actions,
@@ -653,4 +668,5 @@ INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     the_authorizer_trusts_exactly_the_stacks_pool_and_client,
     password_sign_in_only_where_configured,
     the_bus_archives_its_events_for_the_configured_retention,
+    an_alarm_watches_the_order_lag_the_consumer_publishes,
 ]

@@ -1,0 +1,73 @@
+"""Business metrics: what each checkout and order adds, as the EMF lines CloudWatch reads from the functions' logs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from helpers import LambdaContext, contact, delivered, product_body, sqs_record, unique
+
+pytestmark = pytest.mark.handlers
+
+
+def emf(output: str) -> list[dict[str, Any]]:
+    """The embedded-metric-format records among the printed lines."""
+    records = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            record = json.loads(line)
+            if "CloudWatchMetrics" in record["_aws"]:
+                records.append(record)
+    return records
+
+
+def values(records: list[dict[str, Any]], name: str, **dimensions: str) -> list[float]:
+    found: list[float] = []
+    for record in records:
+        if all(record.get(k) == v for k, v in dimensions.items()) and name in record:
+            value = record[name]
+            found.extend(value if isinstance(value, list) else [value])
+    return found
+
+
+def test_a_checkout_and_its_order_publish_value_count_and_lag_once(call, stack, services, capsys) -> None:
+    product = call("POST", "/product", product_body(name="Metric lamp", price=2.5)).json
+    user = unique("m")
+    assert (
+        call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": 2}]}).status
+        == 200
+    )
+    capsys.readouterr()
+    # When the basket is checked out
+    reply = call("POST", "/basket/checkout", contact(user))
+    assert reply.status == 202, f"checkout of {user}: {reply}"
+    records = emf(capsys.readouterr().out)
+    # Then the basket function published one accepted checkout of 5.00, under the stack's dimension
+    assert values(records, "CheckoutsAccepted", stack=stack.environment["STACK_NAME"]) == [1.0], (
+        f"EMF after checkout: {records}"
+    )
+    assert values(records, "CheckoutValue") == [5.0], f"EMF after checkout: {records}"
+    assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ecommerce" for r in records), records
+
+    # When the consumer places its order, and then receives the same event again
+    body = delivered(stack, reply.json["checkoutId"])
+    services.ordering.handler({"Records": [sqs_record(body, "m1")]}, LambdaContext())
+    placed = emf(capsys.readouterr().out)
+    services.ordering.handler({"Records": [sqs_record(body, "m2")]}, LambdaContext())
+    duplicate = emf(capsys.readouterr().out)
+    # Then one order placed with its lag from the checkout, and nothing for the duplicate
+    assert values(placed, "OrdersPlaced") == [1.0], f"EMF after the order: {placed}"
+    (lag,) = values(placed, "OrderLagMs")
+    assert lag >= 0, f"OrderLagMs {lag}"
+    assert values(duplicate, "OrdersPlaced") == [], f"EMF after a duplicate delivery: {duplicate}"
+
+
+def test_refused_checkouts_are_counted_by_reason(call, capsys) -> None:
+    nobody = unique("nobody")
+    capsys.readouterr()
+    # When a user without a basket checks out
+    assert call("POST", "/basket/checkout", contact(nobody)).status == 404
+    # Then one refused checkout with the reason the client was told
+    records = emf(capsys.readouterr().out)
+    assert values(records, "CheckoutsRefused", reason="NOT_FOUND") == [1.0], f"EMF after a 404 checkout: {records}"
