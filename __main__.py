@@ -5,6 +5,7 @@ import pulumi
 from components.alarms import Alarms, AlarmsArgs, WatchedQueue
 from components.basket_service import BasketService, BasketServiceArgs
 from components.checkout_queue import CheckoutQueue, CheckoutQueueArgs
+from components.dashboard import Dashboard, DashboardArgs
 from components.dependency_layer import DependencyLayer, DependencyLayerArgs
 from components.event_bus import EventBus, EventBusArgs
 from components.http_api import HttpApi, HttpApiArgs
@@ -59,6 +60,20 @@ alarms = Alarms(
         api_id=api.api_id,
     ),
 )
+dashboard = Dashboard(
+    "dashboard",
+    DashboardArgs(
+        settings=settings,
+        api_id=api.api_id,
+        function_names={
+            "product": product.function_name,
+            "basket": basket.function_name,
+            "ordering": ordering.function_name,
+        },
+        queue_name=checkout.queue.name,
+        dead_letter_queue_names={"checkout DLQ": checkout.dlq_name, "delivery DLQ": bus.delivery_dlq_name},
+    ),
+)
 
 pulumi.export("api_url", api.url)
 pulumi.export("user_pool_id", identity.user_pool_id)
@@ -77,3 +92,4 @@ pulumi.export("product_function", product.function_name)
 pulumi.export("basket_function", basket.function_name)
 pulumi.export("ordering_function", ordering.function_name)
 pulumi.export("alarm_topic", alarms.topic_arn)
+pulumi.export("dashboard", dashboard.dashboard_name)

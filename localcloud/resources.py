@@ -904,6 +904,15 @@ def _metric_alarm(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     return {"id": name, "name": name, "arn": alarm["AlarmArn"]}
 
 
+@creates("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    name = i["dashboardName"]
+    answer = ctx.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=_json(i["dashboardBody"]))
+    if answer.get("DashboardValidationMessages"):
+        raise RuntimeError(f"PutDashboard {name}: {answer['DashboardValidationMessages']}")
+    return {"id": name, "dashboardName": name}
+
+
 @creates("aws:sns/topic:Topic")
 def _topic(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.physical_name

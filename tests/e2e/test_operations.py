@@ -212,3 +212,17 @@ def test_replaying_a_window_that_already_became_orders_creates_no_new_order(shop
     for user, checkout_id in checkouts.items():
         placed = shop.orders(user)
         assert [o["orderId"] for o in placed] == [checkout_id], f"GET /order/{user} after replay: {placed}"
+
+
+def test_the_local_cloud_creates_the_archive_and_the_dashboard(shop: Shop) -> None:
+    # Given the stack deployed on the emulator
+    events, cloudwatch = shop.client("events"), shop.client("cloudwatch")
+    # Then its bus is archived for the configured retention
+    archive = events.describe_archive(ArchiveName=shop.outputs["event_archive"])
+    assert archive["EventSourceArn"] == shop.outputs["event_bus_arn"], f"archive {archive['ArchiveName']}: {archive}"
+    assert archive["RetentionDays"] == 7, f"archive {archive['ArchiveName']}: {archive['RetentionDays']} days"
+    # And its dashboard exists, showing the stack's functions by name
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=shop.outputs["dashboard"])["DashboardBody"])
+    shown = json.dumps(body)
+    for key in ("product_function", "basket_function", "ordering_function"):
+        assert shop.outputs[key] in shown, f"dashboard {shop.outputs['dashboard']} does not show {shop.outputs[key]}"

@@ -639,6 +639,35 @@ def an_alarm_watches_the_order_lag_the_consumer_publishes(graph: Graph, expect: 
     )
 
 
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+
+
+def the_dashboard_shows_this_stacks_resources_only(graph: Graph, expect: Expect) -> None:
+    (dashboard,) = graph.of_type(DASHBOARD)
+    assert dashboard.inputs["dashboardName"].startswith(f"{PROJECT}-{expect.stack}-"), dashboard.urn
+    (api,) = graph.of_type(API)
+    ours = {
+        "FunctionName": {f.physical_name for f in graph.of_type(FUNCTION)},
+        "QueueName": {q.physical_name for q in graph.of_type(QUEUE)},
+        "ApiId": {api.id},
+        "stack": {expect.stack},
+        "service": set(SERVICES),
+    }
+    shown: dict[str, set[str]] = {key: set() for key in ours}
+    for widget in json.loads(dashboard.inputs["dashboardBody"])["widgets"]:
+        for line in widget["properties"]["metrics"]:
+            dimensions = [item for item in line[2:] if not isinstance(item, dict)]
+            for key, value in zip(dimensions[::2], dimensions[1::2], strict=True):
+                if key in ours:
+                    assert value in ours[key], f"{dashboard.urn}: {widget['properties']['title']!r} shows {key}={value}"
+                    shown[key].add(value)
+    # And it shows every function, the API, and the queues whose depth or age pages someone.
+    assert shown["FunctionName"] == ours["FunctionName"], f"{dashboard.urn}: functions shown {shown['FunctionName']}"
+    assert shown["ApiId"] == ours["ApiId"], f"{dashboard.urn}: API {api.id} not shown"
+    assert shown["QueueName"] == ours["QueueName"], f"{dashboard.urn}: queues shown {shown['QueueName']}"
+    assert shown["stack"] == {expect.stack}, f"{dashboard.urn}: no business metric of stack {expect.stack}"
+
+
 INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     each_function_has_own_role_trusted_by_lambda_only,
     each_policy_names_only_its_services_arns_with_explicit_actions,
@@ -669,4 +698,5 @@ INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     password_sign_in_only_where_configured,
     the_bus_archives_its_events_for_the_configured_retention,
     an_alarm_watches_the_order_lag_the_consumer_publishes,
+    the_dashboard_shows_this_stacks_resources_only,
 ]
