@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from handlers.basket.models import BasketIn, CheckoutIn
-from handlers.shared import auth, aws, coldstart, jsonio, metrics
+from handlers.shared import auth, aws, coldstart, jsonio, metrics, tracing
 from handlers.shared.contract import (
     BASKET_EXPIRY_ATTRIBUTE,
     CHECKOUT_DETAIL_TYPE,
@@ -270,6 +270,7 @@ def _checkout(request: CheckoutIn) -> Response[Any]:
         raise NotFoundError(f"no basket for {user_name}")
     if _checked_out(basket):
         # Checked out already: most likely this client's retry of a checkout whose answer it lost.
+        tracing.annotate("checkoutId", basket["checkoutId"])
         return _accepted(basket["checkoutId"], user_name, basket["totalPrice"])
     if not basket.get("items"):
         raise ConflictError("the basket is empty")
@@ -280,6 +281,7 @@ def _checkout(request: CheckoutIn) -> Response[Any]:
     if unknown:
         raise ConflictError(f"product(s) no longer in the catalogue: {unknown}; update the basket")
     checkout_id = str(uuid.uuid5(CHECKOUT_NAMESPACE, f"{user_name}:{basket['basketId']}:{version}"))
+    tracing.annotate("checkoutId", checkout_id)
     # Validated before anything is written or published: a basket that could not become an order (one stored
     # under older limits) is refused here and kept, rather than accepted and then lost to the dead-letter queue.
     event = _checkout_event(request, user_name, checkout_id, _priced(basket["items"], catalogue))
@@ -464,6 +466,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime(_TIME_FORMAT)
 
 
+@tracing.lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from handlers.shared import auth, aws, coldstart, metrics
+from handlers.shared import auth, aws, coldstart, metrics, tracing
 from handlers.shared.contract import METRIC_ORDER_LAG, METRIC_ORDERS_PLACED
 from handlers.shared.dynamodb import Table
 from handlers.shared.events import CheckoutBasket, CheckoutRecord
@@ -95,14 +95,20 @@ def place_order(record: SQSRecord) -> None:
     A failure is logged here with the record's checkoutId and the reason: the batch processor only reports the
     record back to the queue, and the next place anyone could look is the dead-letter queue.
     """
+    checkout_id = _checkout_id(record.body)
+    # The record's own correlation id: every line logged for it carries its checkoutId (the batch has none).
+    logger.set_correlation_id(checkout_id)
     try:
-        _place(CheckoutRecord.model_validate_json(record.body).detail)
+        with tracing.subsegment("## place_order", checkoutId=checkout_id or "unknown"):
+            _place(CheckoutRecord.model_validate_json(record.body).detail)
     except Exception as error:
         logger.warning(
             "checkout record failed",
-            extra={"checkoutId": _checkout_id(record.body), "messageId": record.message_id, "reason": _reason(error)},
+            extra={"checkoutId": checkout_id, "messageId": record.message_id, "reason": _reason(error)},
         )
         raise
+    finally:
+        logger.set_correlation_id(None)
 
 
 def _place(event: CheckoutBasket) -> None:
@@ -157,6 +163,7 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:1000]
 
 
+@tracing.lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

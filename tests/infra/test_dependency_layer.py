@@ -280,11 +280,14 @@ print(json.dumps({{"files": files, "stdlib": stdlib, "botocore": botocore.__vers
 """
 
 
-def import_handler(dev_graph: Graph, service: str, code: Path, layer: Path, cwd: Path) -> subprocess.CompletedProcess:
+def import_handler(
+    dev_graph: Graph, service: str, code: Path, layer: Path, cwd: Path, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`import handlers.<service>.app` in a fresh interpreter that sees the stdlib, `code` and `layer` only."""
     function = function_of(dev_graph, service)
     env = {
         **function.inputs["environment"]["variables"],  # what Lambda sets from the function's configuration
+        **(extra or {}),
         "AWS_REGION": dev_graph.region,
         "AWS_DEFAULT_REGION": dev_graph.region,
         "AWS_ACCESS_KEY_ID": "test",
@@ -317,6 +320,25 @@ def test_each_function_imports_from_its_archive_and_the_layer_alone(
     strays = {name: path for name, path in report["files"].items() if not path.startswith(roots)}
     assert not strays, f"handlers.{service}.app loaded modules from elsewhere: {strays}"
     assert (report["botocore"], report["pydantic"]) == (pins()["botocore"], pins()["pydantic"]), report
+
+
+@pytest.mark.parametrize("tracing", [False, True], ids=["tracing-off", "tracing-on"])
+def test_the_xray_sdk_is_imported_from_the_layer_only_when_tracing_is_on(
+    tracing: bool, dev_graph: Graph, extracted_code: dict[str, Path], extracted_layer: Path, tmp_path: Path
+) -> None:
+    # Given the basket function run by Lambda (which names it) with the stack's tracing off, or on
+    lambda_env = {
+        "AWS_LAMBDA_FUNCTION_NAME": function_of(dev_graph, "basket").physical_name,
+        "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
+    }
+    # When its module is imported from its archive and the layer
+    result = import_handler(dev_graph, "basket", extracted_code["basket"], extracted_layer, tmp_path, lambda_env)
+    assert result.returncode == 0, f"handlers.basket.app (tracing {tracing}): import failed:\n{result.stderr[-3000:]}"
+    files = json.loads(result.stdout.strip().splitlines()[-1])["files"]
+    xray = {name: path for name, path in files.items() if name.split(".")[0] in ("aws_xray_sdk", "wrapt")}
+    # Then the X-Ray SDK is loaded, from the layer, exactly when tracing is on
+    assert bool(xray) == tracing, f"tracing {tracing}: X-Ray SDK modules loaded: {sorted(xray)[:5]}"
+    assert all(path.startswith(str(extracted_layer)) for path in xray.values()), f"X-Ray SDK not from the layer: {xray}"
 
 
 @pytest.mark.parametrize("removed", ["pydantic", "botocore"])
