@@ -244,6 +244,11 @@ def run(ctx: Context) -> dict[str, Any]:
         event = http_event(route.split()[0], route, path_params={param: params[service]})
         variants += [
             Variant(f"{service} import_only", {**fn_env, "BENCH_STAGE": "import"}),
+            # The same import with the stack's tracing on: Powertools' Tracer, the X-Ray SDK, botocore patched.
+            Variant(
+                f"{service} import_traced",
+                {**fn_env, "BENCH_STAGE": "import", "POWERTOOLS_TRACE_DISABLED": "false"},
+            ),
             Variant(
                 f"{service} first_request_served",
                 {**fn_env, "BENCH_STAGE": "first_request", "BENCH_EVENT": json.dumps(event)},
@@ -261,6 +266,7 @@ def run(ctx: Context) -> dict[str, Any]:
                 "function": fn.name,
                 "first_request": FIRST_REQUESTS[service][0],
                 "import_only": measured[f"{service} import_only"],
+                "import_traced": measured[f"{service} import_traced"],
                 "first_request_served": measured[f"{service} first_request_served"],
                 "importtime": import_breakdown(function_envs[service], fn.module),
             }

@@ -166,6 +166,16 @@ def _cold(data: dict[str, Any]) -> list[str]:
                 imp["in_process_ms"]["p50"],
             ]
         )
+        traced = fn.get("import_traced")
+        if traced:
+            rows.append(
+                [
+                    f"{service}: import handler module, tracing on",
+                    traced["wall_ms"]["p50"],
+                    traced["wall_ms"]["iqr"],
+                    traced["in_process_ms"]["p50"],
+                ]
+            )
         rows.append(
             [
                 f"{service}: import + `{fn['first_request']}`",
