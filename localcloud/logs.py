@@ -57,9 +57,25 @@ def render(message: str) -> str | None:
             record: dict[str, Any] = json.loads(text)
         except ValueError:
             return text
+        if isinstance(record, dict) and isinstance(record.get("_aws"), dict):
+            return _metrics_line(record)
         extra = " ".join(f"{k}={_short(v)}" for k, v in record.items() if k not in _STANDARD_KEYS)
         return " ".join(part for part in (str(record.get("level", "")), str(record.get("message", "")), extra) if part)
     return text
+
+
+def _metrics_line(record: dict[str, Any]) -> str:
+    """An EMF record (business metrics, handlers.shared.metrics) as `metrics Name=value ... [dim=value ...]`."""
+    directives = record["_aws"].get("CloudWatchMetrics") or [{}]
+    names = [m.get("Name") for d in directives for m in d.get("Metrics", [])]
+    dimensions = {key for d in directives for group in d.get("Dimensions", []) for key in group}
+    values = []
+    for name in names:
+        value = record.get(name)
+        shown = value if not isinstance(value, list) else (value[0] if len(value) == 1 else value)
+        values.append(f"{name}={_short(shown)}")
+    where = " ".join(f"{key}={record.get(key)}" for key in sorted(dimensions))
+    return f"metrics {' '.join(values)}" + (f" [{where}]" if where else "")
 
 
 def _short(value: Any) -> str:

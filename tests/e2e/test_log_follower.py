@@ -116,6 +116,17 @@ def test_lambda_framing_is_dropped_and_a_json_record_is_one_readable_line(client
     assert printed.new() == _lines("INFO product created id=p-1", "done in 3 ms (request 0f1e2d3c)")
 
 
+def test_a_business_metrics_record_is_one_metrics_line() -> None:
+    # Given the EMF record a function prints at the end of an invocation that placed an order
+    record = (
+        '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"ecommerce","Dimensions":[["stack","service"]],'
+        '"Metrics":[{"Name":"OrdersPlaced","Unit":"Count"},{"Name":"OrderLagMs","Unit":"Milliseconds"}]}]},'
+        '"stack":"dev","service":"ordering","OrdersPlaced":[1.0],"OrderLagMs":[23.5]}'
+    )
+    # When it is rendered, Then it reads as the metrics and their dimensions, not as a JSON blob
+    assert logs.render(record) == "metrics OrdersPlaced=1.0 OrderLagMs=23.5 [service=ordering stack=dev]"
+
+
 def test_a_stream_written_again_after_it_went_quiet_prints_only_its_new_records(
     client: Any, group: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
