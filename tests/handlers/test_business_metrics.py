@@ -1,4 +1,4 @@
-"""Business metrics: what each checkout and order adds, as the EMF lines CloudWatch reads from the functions' logs."""
+"""Business metrics, as the EMF lines CloudWatch reads from the functions' logs; the consumer's log correlation."""
 
 from __future__ import annotations
 
@@ -71,3 +71,31 @@ def test_refused_checkouts_are_counted_by_reason(call, capsys) -> None:
     # Then one refused checkout with the reason the client was told
     records = emf(capsys.readouterr().out)
     assert values(records, "CheckoutsRefused", reason="NOT_FOUND") == [1.0], f"EMF after a 404 checkout: {records}"
+
+
+def test_each_consumed_record_logs_under_its_checkout_id(call, stack, services, monkeypatch) -> None:
+    product = call("POST", "/product", product_body(name="Traced lamp", price=1.5)).json
+    user = unique("c")
+    assert (
+        call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": 1}]}).status
+        == 200
+    )
+    reply = call("POST", "/basket/checkout", contact(user))
+    assert reply.status == 202, f"checkout of {user}: {reply}"
+    body = delivered(stack, reply.json["checkoutId"])
+    logger = services.ordering.logger
+    logged: list[tuple[str, str | None]] = []
+    info = logger.info
+
+    def recording(message: str, *args: Any, **kwargs: Any) -> None:
+        logged.append((message, logger.get_correlation_id()))
+        info(message, *args, **kwargs)
+
+    monkeypatch.setattr(logger, "info", recording)
+    # When the consumer places the order from the SQS record
+    services.ordering.handler({"Records": [sqs_record(body, "c1")]}, LambdaContext())
+    # Then its "order placed" line is logged under the checkoutId as the correlation id, and the id is cleared after
+    assert ("order placed", reply.json["checkoutId"]) in logged, (
+        f"consumer log lines (message, correlation id): {logged}"
+    )
+    assert logger.get_correlation_id() is None, "the record's correlation id outlived the record"
