@@ -21,6 +21,7 @@ from localcloud.deploy import Deployment, deploy
 from localcloud.faults import FaultProxy
 from localcloud.front import Front
 from localcloud.graph import capture
+from localcloud.users import Users
 
 HERE = Path(__file__).parent
 CONSUMER_TIMEOUT_SECONDS = 1
@@ -110,7 +111,7 @@ def _describe(server: emulator.Emulator, proxy: FaultProxy, deployment: Deployme
         proxy=proxy,
         deployment=deployment,
         front=front,
-        api=Api(front.url, REPORT),
+        api=Api(front.url, REPORT, Users.of(deployment)),
         report=REPORT,
         tables=tables,
         queue_url=str(queue["url"]),

@@ -3,6 +3,9 @@
 Every HTTP response any suite receives passes through `Report.observe` (a `requests` response hook), so the
 report counts requests and 5xx answers, and remembers every accepted checkout (a 202 from /basket/checkout):
 those are the orders the final audit expects to find exactly once.
+
+Requests carry the access token of the caller the API's rules expect (`caller_of`): the user a request is about,
+or the admin. Users are created in the stack's user pool on first use (localcloud.users).
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import requests
 from boto3.dynamodb.conditions import Key
 
+from handlers.shared.models import USER_NAME_PATTERN
 from localcloud.deploy import Deployment
 from localcloud.emulator import Emulator
 from localcloud.faults import FaultProxy
 from localcloud.front import Front
 from localcloud.polling import eventually
+from localcloud.users import ADMIN, Users
 
 T = TypeVar("T")
 
@@ -53,6 +59,22 @@ def leaks(body: str, echoed: Iterable[str] = ()) -> list[str]:
     for value in sorted((v for v in echoed if len(v) >= 4), key=len, reverse=True):
         body = body.replace(value, "")
     return sorted({match.group(0) for match in _LEAKS.finditer(body)})
+
+
+_USER_NAME = re.compile(USER_NAME_PATTERN)
+# `caller=` of Api.request: who makes the request; by default the one the rules expect (`caller_of`).
+AUTO = "<the caller the rules expect>"
+
+
+def caller_of(path: str, body: Any = None) -> str:
+    """The user a request is normally made by: the user it is about (the body's `userName`, or the `{userName}` of
+    /basket/{userName} and /order/{userName}), else the admin (the catalogue, the listings, a name no user can
+    have). Tests of the access rules name their caller instead."""
+    parts = urlsplit(path).path.strip("/").split("/")
+    user = body.get("userName") if isinstance(body, dict) else None
+    if user is None and len(parts) == 2 and parts[0] in ("basket", "order") and parts[1] != "checkout":
+        user = unquote(parts[1])
+    return user if isinstance(user, str) and _USER_NAME.fullmatch(user) else ADMIN.name
 
 
 def unique(prefix: str) -> str:
@@ -141,12 +163,20 @@ class Report:
 
 
 class Api:
-    """The HTTP API at `base`, through `requests`, every response observed by the report."""
+    """The HTTP API at `base`, through `requests`, every response observed by the report, every request made by the
+    caller the rules expect unless `caller=` names one (None: anonymous) or the request has its own Authorization."""
 
-    def __init__(self, base: str, report: Report) -> None:
+    def __init__(self, base: str, report: Report, users: Users) -> None:
         self.base = base
         self.report = report
+        self.users = users
         self._local = threading.local()
+
+    def auth(self, user: str | None) -> dict[str, str]:
+        """The headers of a request made by `user` (the admin is in the admin group; None: nobody signed in)."""
+        if user is None:
+            return {}
+        return self.users.bearer(user, admin=user == ADMIN.name)
 
     def session(self) -> requests.Session:
         """One session per thread (a Session is not meant to be shared between threads)."""
@@ -157,18 +187,26 @@ class Api:
             self._local.session = session
         return session
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, caller: str | None = AUTO, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if not any(name.lower() == "authorization" for name in headers):
+            who = caller_of(path, kwargs.get("json")) if caller == AUTO else caller
+            headers = {**self.auth(who), **headers}
         # Generous: a burst of parallel requests makes the emulator start a worker per request, on two cores.
-        return self.session().request(method, self.base + path, timeout=90, **kwargs)
+        return self.session().request(method, self.base + path, timeout=90, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **_json_body(body, kwargs))
+    def post(self, path: str, body: Any = None, *, caller: str | None = AUTO, **kwargs: Any) -> requests.Response:
+        return self.request(
+            "POST", path, caller=caller_of(path, body) if caller == AUTO else caller, **_json_body(body, kwargs)
+        )
 
-    def put(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
-        return self.request("PUT", path, **_json_body(body, kwargs))
+    def put(self, path: str, body: Any = None, *, caller: str | None = AUTO, **kwargs: Any) -> requests.Response:
+        return self.request(
+            "PUT", path, caller=caller_of(path, body) if caller == AUTO else caller, **_json_body(body, kwargs)
+        )
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
