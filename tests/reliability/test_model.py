@@ -37,6 +37,7 @@ USERS = st.integers(min_value=0, max_value=1)
 # (index into the products created so far, quantity); an index with no product yet names one that never existed.
 LINES = st.lists(st.tuples(st.integers(min_value=0, max_value=20), QUANTITIES), min_size=1, max_size=3)
 MISSING_PRODUCT = "never-created"
+MAX_UNITS = 99  # of one product in a basket
 
 
 @dataclass
@@ -117,10 +118,15 @@ class Shop(RuleBasedStateMachine):
     def set_basket(self, user: int, picks: list[tuple[int, int]]) -> None:
         name = self.users[user]
         self.dirty.add(name)
-        lines = [(self._product(i), q) for i, q in picks]
-        body = {"userName": name, "items": [{"productId": p, "quantity": q} for p, q in lines]}
+        sent = [(self._product(i), q) for i, q in picks]
+        body = {"userName": name, "items": [{"productId": p, "quantity": q} for p, q in sent]}
         response = self.cloud.api.post("/basket", body)
-        if any(p not in self.prices for p, _ in lines):
+        # The basket merges the lines of one product, in the order they first appear; 1-99 units of it in all.
+        merged: dict[str, int] = {}
+        for product, quantity in sent:
+            merged[product] = merged.get(product, 0) + quantity
+        lines = list(merged.items())
+        if any(p not in self.prices or q > MAX_UNITS for p, q in lines):
             self._expect(response, 422)
             return
         self._expect(response, 200)
