@@ -41,14 +41,46 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+ADMIN = "bench-admin"
+
+
+def claims_of(user: str, *, admin: bool = False) -> dict[str, str]:
+    """The claims API Gateway's JWT authorizer hands a function for a Cognito access token: every claim a string,
+    a list claim as its items in brackets."""
+    now = int(time.time())
+    return {
+        "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, user)),
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench0000",
+        "client_id": "bench0client0id0000000000",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "auth_time": str(now),
+        "iat": str(now),
+        "exp": str(now + 3600),
+        "jti": str(uuid.uuid4()),
+        "username": user,
+        **({"cognito:groups": "[admin]"} if admin else {}),
+    }
+
+
+def caller_claims(path_params: dict[str, str], body: Any) -> dict[str, str]:
+    """The claims of the caller such a request is made by: the user it is about (the body's or the path's userName),
+    else an admin (the catalogue and the listings)."""
+    user = body.get("userName") if isinstance(body, dict) else None
+    user = user or path_params.get("userName")
+    return claims_of(user) if user else claims_of(ADMIN, admin=True)
+
+
 def http_event(
     method: str,
     route: str,
     path_params: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     body: Any = None,
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event for `route` (e.g. "GET /product/{id}") with its parameters filled in."""
+    """An HTTP API payload 2.0 event for `route` (e.g. "GET /product/{id}") with its parameters filled in, as the API
+    hands it to the function after its JWT authorizer accepted the token of `claims` (default: `caller_claims`)."""
     path_params = path_params or {}
     template = route.split(" ", 1)[1]
     path = template
@@ -75,6 +107,7 @@ def http_event(
                 "userAgent": "bench",
             },
             "requestId": str(uuid.uuid4()),
+            "authorizer": {"jwt": {"claims": claims or caller_claims(path_params, body), "scopes": []}},
             "routeKey": route,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),

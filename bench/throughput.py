@@ -3,7 +3,8 @@
 `python -m localcloud up --port <free>` runs in a subprocess; requests go over loopback HTTP through
 MiniStack's HTTP API data plane to the deployed functions. Two figures: requests/s of
 `GET /product/{id}` from a few client threads (a bounded number of requests), and how long a checkout
-takes to become an order visible at `GET /order/{userName}` (bus -> queue -> consumer -> table).
+takes to become an order visible at `GET /order/{userName}` (bus -> queue -> consumer -> table). Requests
+carry the access tokens the API's JWT authorizer checks (signed in before timing, as a client already is).
 
 MiniStack gives each concurrent invocation its own worker process, as Lambda gives it an execution
 environment, and a new worker is a cold start. Before timing, the product function is warmed to one
@@ -32,6 +33,8 @@ from bench import stack
 from bench.harness import Context
 from bench.stats import summary
 from bench.workload import checkout_body, product_body
+from localcloud.front import OUTPUTS_PATH
+from localcloud.users import Users
 
 READY_DEADLINE_S = 180.0  # graph capture + deploying every resource on a cold machine
 ORDER_DEADLINE_S = 30.0
@@ -171,7 +174,9 @@ def warm_workers(target: str, workers: int, count: Callable[[], int | None]) -> 
     rounds, seen = 0, count()
     max_rounds = WARM_ROUNDS_MAX if seen is not None else WARM_ROUNDS_WITHOUT_PROC
     try:
-        while rounds < max_rounds and time.monotonic() < deadline and (seen is None or seen < workers):
+        # At least one round, so there are latencies to report: the ready check alone may have started enough
+        # workers (a cold start slower than its 2 s timeout makes the next check start another).
+        while rounds == 0 or (rounds < max_rounds and time.monotonic() < deadline and (seen is None or seen < workers)):
             pool = [threading.Thread(target=one_request, args=(session,)) for session in sessions]
             for thread in pool:
                 thread.start()
@@ -237,7 +242,7 @@ def requests_per_second(url: str, product_id: str, total: int, threads: int) -> 
     }
 
 
-def checkout_to_order(url: str, product_id: str, checkouts: int) -> dict[str, Any]:
+def checkout_to_order(url: str, users: Users, product_id: str, checkouts: int) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     to_order: list[float] = []
     checkout_ms: list[float] = []
@@ -245,18 +250,19 @@ def checkout_to_order(url: str, product_id: str, checkouts: int) -> dict[str, An
         # The first round is a warm-up: the basket and ordering workers' cold starts are section 1's.
         for i in range(checkouts + 1):
             user = f"lc-{run}-{i}"
+            signed_in = users.bearer(user)
             basket: dict[str, Any] = {"userName": user, "items": [{"productId": product_id, "quantity": 1}]}
-            response = session.post(f"{url}/basket", json=basket, timeout=10)
+            response = session.post(f"{url}/basket", json=basket, headers=signed_in, timeout=10)
             if response.status_code != 200:
                 raise RuntimeError(f"POST /basket for {user} answered {response.status_code}: {response.text[:300]}")
             started = time.perf_counter()
-            response = session.post(f"{url}/basket/checkout", json=checkout_body(user), timeout=10)
+            response = session.post(f"{url}/basket/checkout", json=checkout_body(user), headers=signed_in, timeout=10)
             accepted_ms = (time.perf_counter() - started) * 1000
             if response.status_code != 202:
                 raise RuntimeError(f"checkout of {user} answered {response.status_code}: {response.text[:300]}")
             deadline = started + ORDER_DEADLINE_S
             while True:
-                orders = session.get(f"{url}/order/{user}", timeout=10)
+                orders = session.get(f"{url}/order/{user}", headers=signed_in, timeout=10)
                 if orders.status_code == 200 and orders.json().get("items"):
                     if i > 0:
                         to_order.append((time.perf_counter() - started) * 1000)
@@ -280,7 +286,8 @@ def run(ctx: Context) -> dict[str, Any]:
     with local_cloud(ctx.log_dir) as cloud:
         url = cloud.url
         ready_s = time.perf_counter() - started
-        response = requests.post(f"{url}/product", json=product_body(1), timeout=10)
+        users = Users.from_outputs(requests.get(f"{url}{OUTPUTS_PATH}", timeout=10).json())
+        response = requests.post(f"{url}/product", json=product_body(1), headers=users.admin_bearer(), timeout=10)
         if response.status_code != 201:
             raise RuntimeError(f"POST /product answered {response.status_code}: {response.text[:300]}")
         product_id = response.json()["id"]
@@ -291,5 +298,5 @@ def run(ctx: Context) -> dict[str, Any]:
             "startup_seconds": round(ready_s, 2),
             "warm_up": warm_up,
             "get_product": requests_per_second(url, product_id, ctx.sizes.rps_requests, threads),
-            "checkout": checkout_to_order(url, product_id, ctx.sizes.checkouts),
+            "checkout": checkout_to_order(url, users, product_id, ctx.sizes.checkouts),
         }
