@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from cloud_kit import LocalCloud
 
 from handlers.openapi import build_openapi
 from localcloud import emulator
@@ -228,3 +229,21 @@ def test_the_local_cloud_creates_the_archive_and_the_dashboard(shop: Shop) -> No
     shown = json.dumps(body)
     for key in ("product_function", "basket_function", "ordering_function"):
         assert shop.outputs[key] in shown, f"dashboard {shop.outputs['dashboard']} does not show {shop.outputs[key]}"
+
+
+def test_ops_status_reads_the_local_cloud_a_user_started(local_cloud: LocalCloud) -> None:
+    # Given `python -m localcloud up` running on its port
+    port = local_cloud.api.rsplit(":", 1)[1]
+    # When an operator asks for the status, as the README says
+    done = subprocess.run(
+        [sys.executable, "-m", "ops", "status", "--local", port],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it prints the queues, the dead letters and the stack's alarms
+    assert done.returncode == 0, f"ops status --local {port}: exit {done.returncode}: {done.stderr}"
+    assert "checkout-dlq" in done.stdout and "dead letters:" in done.stdout, f"ops status: {done.stdout}"
+    assert "ecommerce-dev-order-lag" in done.stdout, f"ops status lists no order-lag alarm: {done.stdout}"
