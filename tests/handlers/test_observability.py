@@ -1,8 +1,11 @@
-"""Business metrics, as the EMF lines CloudWatch reads from the functions' logs; the consumer's log correlation."""
+"""Business metrics, as the EMF lines CloudWatch reads from the functions' logs; the consumer's log correlation;
+the trace annotations."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -99,3 +102,49 @@ def test_each_consumed_record_logs_under_its_checkout_id(call, stack, services, 
         f"consumer log lines (message, correlation id): {logged}"
     )
     assert logger.get_correlation_id() is None, "the record's correlation id outlived the record"
+
+
+class FakeTracer:
+    """What handlers.shared.tracing asks of Powertools' Tracer, recording the annotations per (sub)segment."""
+
+    def __init__(self) -> None:
+        self.annotations: list[tuple[str, str, str]] = []  # (segment, key, value)
+        self.provider = self
+
+    def put_annotation(self, key: str, value: str) -> None:
+        self.annotations.append(("handler", key, value))
+
+    @contextlib.contextmanager
+    def in_subsegment(self, name: str) -> Iterator[Any]:
+        tracer = self
+
+        class Segment:
+            def put_annotation(self, key: str, value: str) -> None:
+                tracer.annotations.append((name, key, value))
+
+        yield Segment()
+
+
+def test_with_tracing_on_the_checkout_and_each_consumed_record_carry_the_checkout_id(
+    call, stack, services, monkeypatch
+) -> None:
+    from handlers.shared import tracing
+
+    product = call("POST", "/product", product_body(name="Annotated lamp", price=3.0)).json
+    user = unique("t")
+    assert (
+        call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": 1}]}).status
+        == 200
+    )
+    # Given tracing on (a tracer the helpers find)
+    fake = FakeTracer()
+    monkeypatch.setattr(tracing, "tracer", lambda: fake)
+    # When the basket is checked out and the consumer places its order
+    reply = call("POST", "/basket/checkout", contact(user))
+    assert reply.status == 202, f"checkout of {user}: {reply}"
+    checkout_id = reply.json["checkoutId"]
+    body = delivered(stack, checkout_id)
+    services.ordering.handler({"Records": [sqs_record(body, "t1")]}, LambdaContext())
+    # Then the checkout's segment and the record's own subsegment are annotated with the checkoutId
+    assert ("handler", "checkoutId", checkout_id) in fake.annotations, fake.annotations
+    assert ("## place_order", "checkoutId", checkout_id) in fake.annotations, fake.annotations
