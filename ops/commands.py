@@ -235,8 +235,9 @@ def replay(
     stack: Stack, start: datetime, end: datetime, *, dry_run: bool = False, deadline: float = 900.0
 ) -> dict[str, Any]:
     """Replay the archived events of [start, end] onto the stack's bus and wait for the replay to finish."""
+    end = min(end, datetime.now(UTC))  # EventBridge refuses a window that ends in the future
     if end <= start:
-        raise ValueError(f"--to {end.isoformat()} is not after --from {start.isoformat()}")
+        raise ValueError(f"--to {end.isoformat()} is not after --from {start.isoformat()} (nor in the past)")
     events = stack.client("events")
     archive_arn, bus_arn = stack.output("event_archive_arn"), stack.output("event_bus_arn")
     archive_name = archive_arn.rsplit("/", 1)[1]
