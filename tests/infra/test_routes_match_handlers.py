@@ -20,12 +20,16 @@ HTTP_METHODS = ("get", "post", "put", "delete", "patch", "head", "options")
 
 @pytest.fixture(autouse=True)
 def forget_handler_modules() -> Iterator[None]:
-    """Handler modules read their environment at import: drop the ones imported here with this graph's
-    names, so a later suite in the same session imports them afresh with its own environment."""
+    """Handler modules read their environment at import: drop them after a test imported any, so a later suite in
+    the same session imports them afresh with its own environment. All of them, packages included: a package
+    kept (`handlers.shared`, imported earlier by the program) still holds its dropped submodules as attributes,
+    and `from handlers.shared import auth` would then return the old `auth`, whose errors are other classes than
+    the ones a fresh `handlers.shared.http` catches (every 401 became a 500)."""
     before = set(sys.modules)
     yield
-    for name in set(sys.modules) - before:
-        if name == "handlers" or name.startswith("handlers."):
+    ours = [name for name in sys.modules if name == "handlers" or name.startswith("handlers.")]
+    if set(ours) - before:
+        for name in ours:
             del sys.modules[name]
 
 
