@@ -1,12 +1,18 @@
 """Start and stop MiniStack, the AWS emulator, on loopback.
 
 Used by the local cloud's CLI and by the tests' session fixture, so both run the emulator the same way.
+
+Each start has a scratch folder of its own (`localcloud-<pid>-*` in the system's temporary directory): MiniStack
+and its Lambda workers get it as TMPDIR, so the folder each function's code is unpacked into (17 MB with the
+layer) lands there, and so does the emulator's log unless the caller names a `log_dir`. `stop()` removes it;
+a start also removes those a killed process (SIGKILL, a crash) could not.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +57,7 @@ class Emulator:
     port: int
     region: str
     log_path: Path
+    scratch: Path | None = None  # removed by stop(): TMPDIR of MiniStack and its workers
 
     @property
     def endpoint(self) -> str:
@@ -69,6 +76,27 @@ class Emulator:
                 pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # stragglers left in the group
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+_SCRATCH_PREFIX = "localcloud-"
+
+
+def _sweep_orphans(root: Path) -> None:
+    """Remove the scratch folders of processes that are gone (a SIGKILL or a crash skipped their stop())."""
+    for folder in root.glob(f"{_SCRATCH_PREFIX}*-*"):
+        owner = folder.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists() and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return f": {lines[-1]}" if lines else ""
 
 
 def start(
@@ -84,7 +112,11 @@ def start(
     port = port or free_port()
     if not port_is_free(port):
         raise EmulatorError(f"port {port} on {HOST} is already in use")
-    log_dir = log_dir or Path(tempfile.gettempdir())
+    root = Path(tempfile.gettempdir())
+    _sweep_orphans(root)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=root))
+    (scratch / "tmp").mkdir()
+    log_dir = log_dir or scratch
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"ministack-{port}.log"
     # The workers MiniStack spawns for Lambda inherit this environment; they must reach the
@@ -101,10 +133,17 @@ def start(
         "AWS_DEFAULT_REGION": region,
         "AUTH": "true" if auth else "false",
         "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+        # Where MiniStack unpacks each Lambda worker's code (tempfile.mkdtemp), removed with the scratch folder.
+        "TMPDIR": str(scratch / "tmp"),
         **(extra_env or {}),
     }
     # The child gets its own copy of the log's descriptor; ours is closed at once (one per start, never leaked).
-    with log_path.open("wb") as log:
+    try:
+        log = log_path.open("wb")
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    with log:
         process = subprocess.Popen(
             # MiniStack's own main, with its workarounds applied first (see localcloud/ministack_patches.py).
             [sys.executable, "-m", "localcloud.ministack_patches"],
@@ -115,16 +154,19 @@ def start(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so stop() takes the Lambda workers too
         )
-    emulator = Emulator(process=process, port=port, region=region, log_path=log_path)
+    emulator = Emulator(process=process, port=port, region=region, log_path=log_path, scratch=scratch)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise EmulatorError(f"MiniStack exited with code {process.returncode}; see {log_path}")
+            tail = _log_tail(log_path)
+            emulator.stop()
+            raise EmulatorError(f"MiniStack exited with code {process.returncode}{tail}")
         try:
             if requests.get(f"{emulator.endpoint}/_ministack/health", timeout=1).ok:
                 return emulator
         except requests.RequestException:
             pass
         time.sleep(0.05)
+    tail = _log_tail(log_path)
     emulator.stop()
-    raise EmulatorError(f"MiniStack did not answer on port {port} within {ready_timeout:.0f}s; see {log_path}")
+    raise EmulatorError(f"MiniStack did not answer on port {port} within {ready_timeout:.0f}s{tail}")

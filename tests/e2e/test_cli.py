@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import boto3
 import pytest
@@ -73,6 +75,11 @@ def test_sigterm_stops_everything_it_started() -> None:
         assert requests.get(f"{cloud.api}/product", timeout=30).status_code == 200, "GET /product"
         started = cloud.descendants()
         assert started, "the local cloud runs MiniStack in a child process"
+        # (its scratch folder holds the emulator's log and the folders each Lambda worker's code is unpacked in)
+        scratch = list(Path(tempfile.gettempdir()).glob(f"localcloud-{cloud.process.pid}-*"))
+        assert len(scratch) == 1, f"one scratch folder of pid {cloud.process.pid}: {scratch}"
+        assert list(scratch[0].glob("ministack-*.log")), f"the emulator's log in {scratch[0]}"
+        assert list(scratch[0].glob("tmp/ministack-lambda-*")), f"the Lambda workers' folders in {scratch[0]}"
         # When it receives SIGTERM
         cloud.process.send_signal(signal.SIGTERM)
         exit_code = cloud.process.wait(timeout=30)
@@ -84,6 +91,8 @@ def test_sigterm_stops_everything_it_started() -> None:
             return True if not alive else None
 
         eventually(all_gone, deadline=10, what=f"processes {sorted(started)} gone after SIGTERM")
+        # And nothing of that run is left on disk: no worker folder, no emulator log
+        assert not scratch[0].exists(), f"left behind: {sorted(p.name for p in scratch[0].rglob('*'))[:10]}"
     finally:
         stop_local_cloud(cloud)
 
