@@ -16,12 +16,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from swagger_ui_bundle import swagger_ui_path
 
 from localcloud.emulator import HOST
 
@@ -41,14 +40,25 @@ _HOP_BY_HOP = {
 # Well under the emulator's keep-alive timeout (75 s), so the front never sends on a connection it is closing.
 _MAX_IDLE_SECONDS = 20.0
 OUTPUTS_PATH = "/_localcloud/outputs"  # no route of the API starts with an underscore
-_SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
+# Swagger UI 5 (it reads OpenAPI 3.1, the document's version), vendored from npm's swagger-ui-dist: the page loads
+# nothing from off the machine (localcloud/swagger_ui/README.md).
+SWAGGER_UI_VERSION = "5.35.0"
+_SWAGGER_DIR = Path(__file__).resolve().parent / "swagger_ui"
+_SWAGGER_FILES = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+# validatorUrl null: Swagger UI otherwise sends the document to validator.swagger.io for its badge.
+# persistAuthorization: the token given to Authorize survives a reload of the page.
 _DOCS_PAGE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>ecommerce API</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"><link rel="icon" href="/docs/favicon-32x32.png"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});</script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null,
+  persistAuthorization: true});</script>
 </body>
 </html>
 """
@@ -157,6 +167,15 @@ def _readable(sock: socket.socket) -> bool:
     return bool(readable)
 
 
+def _ascii(target: str) -> str:
+    """The request target as it goes upstream: bytes outside printable ASCII percent-encoded, as a browser sends them.
+
+    The request line is read as Latin-1, one character per byte; http.client sends ASCII only (a raw `/basket/José`
+    raised UnicodeEncodeError and dropped the connection). Encoded, it reaches the API as `/basket/Jos%C3%A9` does.
+    """
+    return "".join(c if 0x20 < ord(c) < 0x7F else f"%{ord(c):02X}" for c in target)
+
+
 def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -168,14 +187,33 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # forwarded requests are reported through on_request, in the same stream as the functions' logs
 
+        def version_string(self) -> str:
+            return self.server_version  # not BaseHTTPRequestHandler's "<name> Python/3.x": no version to a client
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # What the standard library refuses before a request reaches this front's code (a request line over
+            # 64 KiB: 414; a header line too long or too many headers: 431; a malformed request line, such as a
+            # raw space in the path: 400; an unsupported HTTP version: 505) is answered in the API's error shape
+            # instead of its HTML page.
+            status = HTTPStatus(code)
+            self.close_connection = True
+            self.send_response(code, message)
+            body = json.dumps({"error": status.name, "message": message or status.phrase}).encode()
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if path in ("/docs", "/docs/"):
                 self._answer(200, "text/html; charset=utf-8", _DOCS_PAGE.encode())
             elif path.startswith("/docs/") and path.removeprefix("/docs/") in _SWAGGER_FILES:
                 name = path.removeprefix("/docs/")
-                kind = {"css": "text/css", "js": "text/javascript", "png": "image/png"}[name.rsplit(".", 1)[1]]
-                self._answer(200, kind, (Path(str(swagger_ui_path)) / name).read_bytes())
+                self._answer(200, _SWAGGER_FILES[name], (_SWAGGER_DIR / name).read_bytes())
             elif path == OUTPUTS_PATH:
                 if front.outputs is None:
                     self._error(404, "NOT_FOUND", "this front serves no stack outputs")
@@ -213,7 +251,9 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             if body is not None:
                 headers["Content-Length"] = str(len(body))
             try:
-                response, payload = front.forward(self.command, front.upstream_prefix + self.path, body, headers)
+                response, payload = front.forward(
+                    self.command, front.upstream_prefix + _ascii(self.path), body, headers
+                )
             except (ConnectionError, http.client.HTTPException, TimeoutError):
                 # Not sent again: the emulator may have applied it (see Front.forward).
                 self._error(502, "BAD_GATEWAY", "the local emulator did not answer; the request may have been applied")
@@ -223,6 +263,8 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
                 if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
+            if "x-content-type-options" not in {name.lower() for name, _ in response.getheaders()}:
+                self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
@@ -247,6 +289,7 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
