@@ -135,6 +135,9 @@ def start(
         "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
         # Where MiniStack unpacks each Lambda worker's code (tempfile.mkdtemp), removed with the scratch folder.
         "TMPDIR": str(scratch / "tmp"),
+        # Where MiniStack keeps Cognito's signing keys: one shared, two per user pool, written when a pool first
+        # signs and deleted only with the pool, so the default /tmp/ministack-state gained two per run, for good.
+        "STATE_DIR": str(scratch / "state"),
         **(extra_env or {}),
     }
     # The child gets its own copy of the log's descriptor; ours is closed at once (one per start, never leaked).
