@@ -19,6 +19,8 @@ import requests
 from access_matrix import CASE_IDS, CASES, MATRIX, Case, body_for
 from cloud_kit import LocalCloud
 
+from handlers.shared.contract import PUBLIC_ROUTES
+from localcloud.graph import Graph
 from localcloud.polling import eventually
 from localcloud.users import PASSWORD, Users, claims
 
@@ -27,6 +29,7 @@ pytestmark = pytest.mark.e2e
 # API Gateway's own answer when its authorizer refuses a request: the function never runs.
 GATEWAY_401 = {"message": "Unauthorized"}
 PROTECTED = [case for case in MATRIX if case.expected[0] == 401]
+ROUTE = "aws:apigatewayv2/route:Route"
 # The same app client, its access tokens valid this long instead of an hour (see the expired-token test).
 SHORT_VALIDITY_SECONDS = 3
 
@@ -85,6 +88,26 @@ def test_each_route_answers_each_caller_as_the_rules_say(
         assert response.json() == GATEWAY_401, f"{what}: {response.text[:300]}"
     elif expected == 403:
         assert response.json()["error"] == "FORBIDDEN", f"{what}: {response.text[:300]}"
+
+
+def test_the_authorizer_trusts_the_emulators_pool_and_app_client_on_every_protected_route(
+    local_cloud: LocalCloud, dev_graph: Graph
+) -> None:
+    # The program builds the issuer from the pool's id; the emulator's pool has another id than the mock runtime's.
+    outputs = local_cloud.outputs()
+    apigateway = local_cloud.client("apigatewayv2")
+    (api,) = apigateway.get_apis()["Items"]
+    (authorizer,) = apigateway.get_authorizers(ApiId=api["ApiId"])["Items"]
+    assert outputs["issuer"].endswith(f"/{outputs['user_pool_id']}"), outputs["issuer"]
+    assert authorizer["JwtConfiguration"] == {"Issuer": outputs["issuer"], "Audience": [outputs["user_pool_client_id"]]}
+    # And each route is created as the program declares it: the public ones open, every other one behind it
+    declared = {r.inputs["routeKey"]: r.inputs.get("authorizationType") for r in dev_graph.of_type(ROUTE)}
+    assert {key for key, kind in declared.items() if kind != "JWT"} >= PUBLIC_ROUTES, declared
+    routes = {r["RouteKey"]: r for r in apigateway.get_routes(ApiId=api["ApiId"])["Items"]}
+    assert set(routes) == set(declared), f"routes on the emulator {sorted(routes)}, declared {sorted(declared)}"
+    for key, route in routes.items():
+        expected = ("JWT", authorizer["AuthorizerId"]) if declared[key] == "JWT" else (declared[key], None)
+        assert (route.get("AuthorizationType"), route.get("AuthorizerId")) == expected, f"route {key}: {route}"
 
 
 # --- tokens the API must refuse ----------------------------------------------------------------------------
