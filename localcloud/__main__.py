@@ -1,4 +1,5 @@
-"""`python -m localcloud [up] [--stack dev] [--port 3000] [--seed] [--no-auth]`; `outputs`; `token USER`."""
+"""`python -m localcloud [up] [--stack dev] [--port 3000] [--seed] [--no-auth] [--no-reload] [--quiet|--verbose]`;
+`outputs`; `token USER`; `send-event FILE`; `invoke FUNCTION [--event FILE]`."""
 
 import sys
 

@@ -13,19 +13,24 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import boto3
 import requests
 
-from localcloud import emulator, seed
+from localcloud import console, emulator, seed
 from localcloud.deploy import DeployError, Deployment, deploy
 from localcloud.front import OUTPUTS_PATH, Front
 from localcloud.graph import PROJECT_DIR, capture
+from localcloud.layer import layer_path
 from localcloud.logs import LogFollower, log_groups
 from localcloud.metrics import QueueMetrics
+from localcloud.reload import Reloader
 from localcloud.users import ADMIN, CUSTOMER, SignInError, Users, local_outputs, password_of
 
 DEFAULT_PORT = 3000
@@ -47,7 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print an access token of a user of the running local cloud")
     token.add_argument("user", help=f"user name (the demo users: {ADMIN.name}, {CUSTOMER.name})")
     token.add_argument("--password", help="the user's password (default: the demo user's)")
-    for p in (parser, up, outputs, token):
+    send_event = commands.add_parser("send-event", help="put an event (a JSON file) on the stack's event bus")
+    send_event.add_argument("file", help="an EventBridge event ({source, detail-type, detail}) or a PutEvents entry")
+    invoke = commands.add_parser("invoke", help="invoke a function once and print its response (like sam local invoke)")
+    invoke.add_argument("function", help="the function: product, basket, ordering, or its full name")
+    invoke.add_argument("--event", help="the event, a JSON file (default: {}); - reads standard input")
+    for p in (parser, up, outputs, token, send_event, invoke):
         p.add_argument(
             "--port", type=int, default=None, help=f"port of the API on 127.0.0.1 (default: $PORT or {DEFAULT_PORT})"
         )
@@ -55,6 +65,16 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--stack", default="dev", help="the Pulumi stack whose config to use (default: dev)")
         p.add_argument("--seed", action="store_true", help="load a sample catalogue through the API")
         p.add_argument("--no-auth", action="store_true", help="do not enforce IAM (faster to debug a policy)")
+        p.add_argument(
+            "--no-reload", action="store_true", help="do not update the functions when a file of handlers/ changes"
+        )
+        loudness = p.add_mutually_exclusive_group()
+        loudness.add_argument(
+            "--quiet", "-q", action="store_true", help="print requests, warnings, errors and queue events only"
+        )
+        loudness.add_argument(
+            "--verbose", "-v", action="store_true", help="also print DEBUG records, metrics and every duration"
+        )
     return parser
 
 
@@ -108,24 +128,39 @@ def up(args: argparse.Namespace) -> None:
     if not (PROJECT_DIR / f"Pulumi.{args.stack}.yaml").is_file():
         raise ValueError(f"no stack {args.stack!r}: {PROJECT_DIR / f'Pulumi.{args.stack}.yaml'} does not exist")
     started = time.perf_counter()
+    # The dependency layer is built once (wheels from PyPI, then cached under build/layers/): while the program
+    # runs and the emulator starts, so a first run waits for the slowest of the three, not for their sum.
+    layer = _LayerBuild().start()
+    _say(f"running the Pulumi program (stack {args.stack}, mock runtime) ...")
     graph = capture(args.stack)
+    _say("starting MiniStack ...")
     server = emulator.start(region=graph.region, auth=not args.no_auth)
     stoppers: list[Callable[[], None]] = [lambda: server.stop()]
     try:
+        layer.wait()
+        _say(f"creating {sum(1 for r in graph.resources if r.custom)} resources on MiniStack ...")
         deployment = deploy(graph, server)
         users = Users.of(deployment)
         users.create_demo_users()
-        front = Front(port, deployment.api_url, _openapi, _access_line(deployment)).start()
+        groups = log_groups(deployment)
+        verbosity = console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
+        printer = console.Console(_say, groups.values(), route_table(deployment), verbosity).start()
+        stoppers.append(printer.stop)
+        front = Front(port, deployment.api_url, _openapi).start()  # requests print once ready (not the seed's)
         front.outputs = local_outputs(deployment, f"{front.url}/")
         stoppers.append(front.stop)
         metrics = QueueMetrics(deployment).start()
         stoppers.append(metrics.stop)
         if args.seed:
-            created = seed.seed(front.url, users.token(ADMIN.name, admin=True))
-            _say(f"seeded {len(created)} products")
-        _banner(args, deployment, front, server, time.perf_counter() - started)
-        follower = LogFollower(deployment.client("logs"), log_groups(deployment), _say).start()
+            _seed(front.url, users)
+        # Following starts before `ready`: a request sent the moment it prints has its invocation's records read.
+        follower = LogFollower(deployment.client("logs"), groups, _say, sink=printer.records).start()
         stoppers.append(follower.stop)
+        stoppers.append(console.QueueWatch(deployment, printer).start().stop)
+        front.on_request = printer.request
+        if not args.no_reload:
+            stoppers.append(Reloader(deployment, PROJECT_DIR, lambda line: printer.line("reload", line)).start().stop)
+        _banner(args, deployment, front, server, time.perf_counter() - started)
         while True:
             signal.pause()
     finally:
@@ -133,13 +168,43 @@ def up(args: argparse.Namespace) -> None:
             stop()
 
 
-def _access_line(deployment: Deployment) -> Callable[[str, str, int, float], None]:
-    width = max((len(name) for name in log_groups(deployment).values()), default=0)
+class _LayerBuild:
+    """layer.layer_path() in a thread, saying so when it has to build (the first run on a machine)."""
 
-    def line(method: str, path: str, status: int, seconds: float) -> None:
-        _say(f"{'http':<{width}} | {method} {path} -> {status} ({seconds * 1000:.0f} ms)")
+    def __init__(self) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="layer", daemon=True)
 
-    return line
+    def start(self) -> _LayerBuild:
+        from components.layer_build import archive_path, host_target
+
+        if not archive_path(host_target()).is_file():
+            _say("building the functions' dependency layer (first run only: wheels from PyPI) ...")
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            layer_path()
+        except BaseException as error:  # raised again by wait(), in the main thread
+            self._error = error
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _seed(url: str, users: Users) -> None:
+    """Load the sample catalogue and a basket for the demo customer; print their ids."""
+    created = seed.seed(url, users.token(ADMIN.name, admin=True))
+    _say(f"seeded {len(created)} products:")
+    for product in created:
+        _say(f"  {product['id']}  {product['name']} ({product['category']}, {product['price']})")
+    basket = seed.sample_basket(url, users.sign_in(CUSTOMER.name, CUSTOMER.password), CUSTOMER.name, created)
+    lines = ", ".join(f"{line['quantity']} x {line['productName']}" for line in basket["items"])
+    _say(f"  basket of {CUSTOMER.name}: {lines}, total {basket['totalPrice']} (check it out: see the README)")
+    _say()
 
 
 def _banner(
@@ -194,13 +259,80 @@ def token(args: argparse.Namespace) -> None:
     _say(users.sign_in(args.user, args.password or password_of(args.user)))
 
 
+def _read_json(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        return json.loads(text)
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON: {error}") from None
+
+
+def _aws(outputs: dict[str, Any], service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=outputs["aws_endpoint_url"],
+        region_name=outputs["region"],
+        aws_access_key_id=outputs["aws_access_key_id"],
+        aws_secret_access_key=outputs["aws_secret_access_key"],
+    )
+
+
+def event_entry(event: Any, bus: str) -> dict[str, Any]:
+    """A PutEvents entry from an EventBridge event (`source`, `detail-type`, `detail`) or from an entry itself."""
+    if not isinstance(event, dict):
+        raise ValueError("the event must be a JSON object")
+    source = event.get("Source", event.get("source"))
+    detail_type = event.get("DetailType", event.get("detail-type"))
+    detail = event.get("Detail", event.get("detail"))
+    if not source or not detail_type or detail is None:
+        raise ValueError("the event needs source, detail-type and detail (or Source, DetailType and Detail)")
+    return {
+        "Source": str(source),
+        "DetailType": str(detail_type),
+        "Detail": detail if isinstance(detail, str) else json.dumps(detail),
+        "EventBusName": str(event.get("EventBusName") or bus),
+    }
+
+
+def send_event(args: argparse.Namespace) -> None:
+    outputs = running_outputs(_port(args.port))
+    entry = event_entry(_read_json(args.file), str(outputs["event_bus"]))
+    result = _aws(outputs, "events").put_events(Entries=[entry])["Entries"][0]
+    if "EventId" not in result:
+        raise ValueError(f"the bus refused the event: {result.get('ErrorCode')} {result.get('ErrorMessage')}")
+    _say(f"sent {entry['DetailType']} from {entry['Source']} to {entry['EventBusName']}: event {result['EventId']}")
+
+
+def invoke(args: argparse.Namespace) -> None:
+    outputs = running_outputs(_port(args.port))
+    names = {key.removesuffix("_function"): str(v) for key, v in outputs.items() if key.endswith("_function")}
+    function = names.get(args.function) or next((n for n in names.values() if n == args.function), None)
+    if function is None:
+        raise ValueError(f"no function {args.function!r}: the stack has {', '.join(sorted(names))}")
+    event = _read_json(args.event) if args.event else {}
+    client = _aws(outputs, "lambda")
+    aliases = [a["Name"] for a in client.list_aliases(FunctionName=function).get("Aliases", [])]
+    qualifier = {"Qualifier": aliases[0]} if aliases else {}  # what the API and the queue invoke (`live`)
+    response = client.invoke(FunctionName=function, Payload=json.dumps(event).encode(), **qualifier)
+    payload = response["Payload"].read().decode(errors="replace")
+    try:
+        _say(json.dumps(json.loads(payload), indent=2))
+    except ValueError:
+        _say(payload)
+    if response.get("FunctionError"):
+        raise ValueError(f"{function} failed ({response['FunctionError']}); its response is printed above")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Stopping must work in every phase, even while the emulator starts: unwind from wherever we are.
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
     try:
-        {"outputs": outputs, "token": token}.get(args.command, up)(args)
+        commands = {"outputs": outputs, "token": token, "send-event": send_event, "invoke": invoke}
+        commands.get(args.command, up)(args)
     except _StopRequestedError:
         _say("stopped")
         return 0

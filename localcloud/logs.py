@@ -110,10 +110,20 @@ class LogFollower:
     """
 
     def __init__(
-        self, client: Any, groups: Mapping[str, str], emit: Callable[[str], None], interval: float = 0.3
+        self,
+        client: Any,
+        groups: Mapping[str, str],
+        emit: Callable[[str], None],
+        interval: float = 0.3,
+        sink: Callable[[str, str, list[dict[str, Any]]], None] | None = None,
     ) -> None:
-        """`client`: a CloudWatch Logs client; `groups`: log group -> the name its lines are prefixed with."""
+        """`client`: a CloudWatch Logs client; `groups`: log group -> the name its lines are prefixed with.
+
+        With a `sink`, each stream's new records go to `sink(name, stream, events)` raw (framing included, in
+        the stream's order; streams by their first new record) instead of one `emit` line per record.
+        """
         self.client = client
+        self.sink = sink
         self.groups = dict(groups)
         self.emit = emit
         self.interval = interval
@@ -158,6 +168,7 @@ class LogFollower:
         listed: set[str] = set()
         moved: dict[str, _Position] = {}
         events: list[dict[str, Any]] = []
+        per_stream: list[tuple[str, list[dict[str, Any]]]] = []
         for stream in self._streams_since(group, cutoff):
             stream_name = stream["logStreamName"]
             listed.add(stream_name)
@@ -166,11 +177,17 @@ class LogFollower:
                 continue
             read, token = self._read(group, stream_name, known.token if known else None)
             events.extend(read)
+            if read:
+                per_stream.append((stream_name, read))
             moved[stream_name] = _Position(stream.get("lastIngestionTime"), token)
-        for event in sorted(events, key=lambda e: (e["timestamp"], e.get("ingestionTime", 0))):
-            line = render(event["message"])
-            if line is not None:
-                self.emit(f"{name:<{self._width}} | {line}")
+        if self.sink is not None:
+            for stream_name, read in sorted(per_stream, key=lambda s: (s[1][0]["timestamp"], s[0])):
+                self.sink(name, stream_name, read)
+        else:
+            for event in sorted(events, key=lambda e: (e["timestamp"], e.get("ingestionTime", 0))):
+                line = render(event["message"])
+                if line is not None:
+                    self.emit(f"{name:<{self._width}} | {line}")
         positions.update(moved)
         # A stream no longer listed has no record after `cutoff`: its position is not needed any more.
         for stream_name in positions.keys() - listed:

@@ -1,4 +1,4 @@
-"""A sample catalogue, loaded through the API as a client would (so it is validated like any request)."""
+"""A sample catalogue and a basket, loaded through the API as a client would (so validated like any request)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,20 @@ def seed(base_url: str, admin_token: str, session: requests.Session | None = Non
             raise RuntimeError(f"seeding {product['name']!r} failed: {response.status_code} {response.text}")
         created.append(response.json())
     return created
+
+
+def sample_basket(
+    base_url: str, token: str, user: str, products: list[dict[str, Any]], session: requests.Session | None = None
+) -> dict[str, Any]:
+    """PUT a basket of the first two products (2 and 1 units) as `user`, ready to check out; returns it."""
+    http = session or requests.Session()
+    items = [{"productId": p["id"], "quantity": q} for p, q in zip(products[:2], (2, 1), strict=False)]
+    response = http.post(
+        f"{base_url}/basket",
+        json={"userName": user, "items": items},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"the sample basket of {user} failed: {response.status_code} {response.text}")
+    return dict(response.json())

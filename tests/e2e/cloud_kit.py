@@ -102,12 +102,12 @@ def _pump(process: subprocess.Popen[str], into: queue.Queue[str | None]) -> None
     into.put(None)
 
 
-def start_local_cloud(*args: str, port: int | None = None) -> LocalCloud:
-    """Start the CLI on a free port and return once it printed its URLs and `ready`."""
+def start_local_cloud(*args: str, port: int | None = None, cwd: Path = PROJECT_DIR) -> LocalCloud:
+    """Start the CLI on a free port and return once it printed its URLs and `ready` (`cwd`: a copy of the project)."""
     port = port or emulator.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "up", "--port", str(port), *args],
-        cwd=PROJECT_DIR,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

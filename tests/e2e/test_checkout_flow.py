@@ -85,4 +85,5 @@ def test_checkout_becomes_exactly_one_order(local_cloud: LocalCloud, http: reque
         (ink["id"], 1),
     ], f"GET /order/{user}: {order}"
     # And the console shows the consumer's record of it, one readable line prefixed with the function
-    local_cloud.read_until(rf"^ordering\s+\| INFO order placed orderId={order['orderId']}$", deadline=10)
+    # (and the id of the invocation that wrote it)
+    local_cloud.read_until(rf"^ordering\s+[0-9a-f]{{8}} \| INFO order placed orderId={order['orderId']}$", deadline=10)

@@ -7,6 +7,7 @@ The local cloud publishes the DLQ's `ApproximateNumberOfMessagesVisible` to Clou
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -87,5 +88,16 @@ def test_poison_event_ends_in_the_dlq_and_raises_its_alarm(local_cloud: LocalClo
             return state if state == "ALARM" else None
 
         eventually(alarm_state, deadline=20, what=f"alarm {alarm} in ALARM")
+
+        # And the console said each step (in the order the emulator's records arrive): the consumer's WARNING with
+        # its reason, the dead letter, the alarm
+        said = {
+            r"^ordering\s+[0-9a-f]{8} \| WARNING checkout record failed .*reason=",
+            rf"^dlq\s+\| WARNING \d+ message\(s\) landed in {dlq_name} ",
+            rf"^alarm\s+\| WARNING {alarm} OK -> ALARM: ",
+        }
+        while said:
+            line = local_cloud.read_until("|".join(f"(?:{p})" for p in said), deadline=15).group(0)
+            said = {p for p in said if not re.search(p, line)}
     finally:
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes=visibility)
