@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from components.service_function import ServiceFunction
 from components.settings import Settings
 from handlers.shared.contract import PUBLIC_ROUTES
+from handlers.shared.routes import DEFAULT_ROUTE, HEAD_OF
 
 SERVICE = "api"
 
@@ -132,12 +133,19 @@ def attach_routes(
     api: ApiRoutes,
     function: ServiceFunction,
     route_keys: Sequence[str],
+    default_route: bool = False,
 ) -> list[aws.apigatewayv2.Route]:
     """Route each `METHOD /path` to `function`'s `live` alias, with one invoke permission per route.
 
     Each permission's source ARN names the API, the method and the path, so the function can be
     invoked through exactly these routes of this API and nothing else. Every route but the public ones
     (`handlers.shared.contract.PUBLIC_ROUTES`) requires the API's JWT authorizer.
+
+    Every `GET /path` also gets a `HEAD /path` with the same authorization (the function answers it as the GET,
+    without the body). With `default_route`, the API's `$default` route (what no other route matches) reaches this
+    function too, without an authorizer: every function answers a request no route of its own takes from the API's
+    route table alone (404, or 405 with Allow; `handlers.shared.routes`), before any data is read, so there is
+    nothing to authorize. Its permission names `$default` only.
     """
     child = pulumi.ResourceOptions(parent=owner)
     integration = aws.apigatewayv2.Integration(
@@ -149,11 +157,17 @@ def attach_routes(
         payload_format_version="2.0",
         opts=child,
     )
+    heads = [f"HEAD {key.split(' ', 1)[1]}" for key in route_keys if key.split(" ", 1)[0] == HEAD_OF]
     routes = []
-    for route_key in route_keys:
-        method, path = route_key.split(" ", 1)
-        public = route_key in PUBLIC_ROUTES
-        slug = "-".join([method.lower(), *re.sub(r"[{}]", "", path).strip("/").split("/")])
+    for route_key in [*route_keys, *heads, *([DEFAULT_ROUTE] if default_route else [])]:
+        method, _, path = route_key.partition(" ")
+        # A HEAD route is as public as its GET; $default answers only errors (see above).
+        public = route_key == DEFAULT_ROUTE or (f"{HEAD_OF} {path}" if method == "HEAD" else route_key) in PUBLIC_ROUTES
+        slug = (
+            "default"
+            if route_key == DEFAULT_ROUTE
+            else "-".join([method.lower(), *re.sub(r"[{}]", "", path).strip("/").split("/")])
+        )
         routes.append(
             aws.apigatewayv2.Route(
                 f"{name}-{slug}",
@@ -165,8 +179,9 @@ def attach_routes(
                 opts=child,
             )
         )
-        # A path parameter matches any value in the request's ARN: `/product/{id}` -> `/product/*`.
-        arn_path = re.sub(r"\{[^}]+\}", "*", path)
+        # A path parameter matches any value in the request's ARN: `/product/{id}` -> `/product/*`; the $default
+        # route's requests are `<api>/<stage>/$default`.
+        arn_path = re.sub(r"\{[^}]+\}", "*", path) if path else ""
         aws.lambda_.Permission(
             f"{name}-{slug}-invoke",
             action="lambda:InvokeFunction",

@@ -89,6 +89,8 @@ class ProductService(pulumi.ComponentResource):
             api=args.api,
             function=self.function,
             route_keys=ROUTES,
+            # What no route matches comes here (404/405 in the API's shape): the catalogue's function, public anyway.
+            default_route=True,
         )
         self.table_name = self.table.name
         self.function_name = self.function.function_name

@@ -197,6 +197,9 @@ def _handler_class(front: Front) -> type[BaseHTTPRequestHandler]:
             # instead of its HTML page.
             status = HTTPStatus(code)
             self.close_connection = True
+            # A request line it could not read leaves the version at HTTP/0.9, which has no status line nor headers.
+            if self.request_version == "HTTP/0.9":
+                self.request_version = "HTTP/1.0"
             self.send_response(code, message)
             body = json.dumps({"error": status.name, "message": message or status.phrase}).encode()
             self.send_header("Content-Type", "application/json")

@@ -7,6 +7,7 @@ decides a status code. The catch-all exists for bugs only: every input is meant 
 from __future__ import annotations
 
 import binascii
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -21,9 +22,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.shared import auth, jsonio
+from handlers.shared import auth, jsonio, routes
 from handlers.shared.aws import is_unavailable
 from handlers.shared.errors import (
     ApiError,
@@ -86,19 +88,49 @@ class _JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
     form and multipart bodies into the model; this API speaks JSON only."""
 
     def handler(self, app: Any, next_middleware: Any) -> Response:
-        auth.authorize(app, app.context["_route"].security)
+        route = app.context["_route"]
+        auth.authorize(app, route.security)
+        _whole_numbers_in_digits(app, route)
         return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> dict[str, Any]:
-        content_type = app.current_event.headers.get("content-type", "").strip().lower()
-        if content_type and not content_type.startswith(JSON):
+        # The media type, compared whole and case-insensitively (RFC 9110 §8.3.1): `Application/JSON` and
+        # `application/json; charset=utf-8` are JSON, `application/jsonx` and `application/json-patch+json` are not.
+        media_type = app.current_event.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type and media_type != JSON:
             raise UnsupportedMediaTypeError("request body must be application/json")
-        return super()._get_body(app)
+        body: Any = self._parse_json_data(app)  # None when there is no body
+        return body
+
+
+def _whole_numbers_in_digits(app: Any, route: Any) -> None:
+    """An integer query parameter is plain ASCII digits: pydantic's lax mode would read `5_0`, ` 50`, `+50` and `50.0`
+    as 50, which no client means (a 400, as any other malformed parameter)."""
+    query = app.current_event.query_string_parameters or {}
+    for field in route.dependant.query_params:
+        value = query.get(field.alias)
+        if field.field_info.annotation is int and value is not None and not (value.isascii() and value.isdigit()):
+            raise BadRequestError(
+                "request parameters are invalid",
+                [{"loc": ["query", field.alias], "type": "int_parsing", "msg": "a whole number in digits"}],
+            )
+
+
+class _Resolver(APIGatewayHttpResolver):
+    """Answers HEAD as GET without the body: the API routes `HEAD <path>` of every GET route to the same function
+    (components.http_api), with the same authorization."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        request = event.get("requestContext", {}).get("http", {})
+        if request.get("method") != "HEAD":
+            return super().resolve(event, context)
+        as_get = {**event, "requestContext": {**event["requestContext"], "http": {**request, "method": "GET"}}}
+        return {**super().resolve(as_get, context), "body": "", "isBase64Encoded": False}
 
 
 def make_resolver(logger: Logger) -> APIGatewayHttpResolver:
     """An HTTP API (payload 2.0) resolver with pydantic validation, Decimal-exact JSON and our error mapping."""
-    app = APIGatewayHttpResolver(
+    app = _Resolver(
         enable_validation=True,
         serializer=jsonio.dumps,
         json_body_deserializer=jsonio.loads,
@@ -136,7 +168,18 @@ def make_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     @app.not_found
     def _no_route(_: NoRouteError) -> Response:
-        error = NotFoundError("no such route")
+        # What no route of this function takes: the API's `$default` route brings here whatever no route of the
+        # API matches, so the answer comes from the whole API's table (handlers.shared.routes).
+        allowed = routes.allowed_methods(app.current_event.path)
+        if not allowed:
+            error: ApiError = NotFoundError("no such route")
+            return _error(error.status, error.code, error.message)
+        if app.current_event.http_method not in allowed:
+            response = _error(405, "METHOD_NOT_ALLOWED", f"this path answers {', '.join(allowed)}")
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        # A method the path's route serves, on a path no route took as written (an encoded "/" in a parameter).
+        error = BadRequestError("malformed path")
         return _error(error.status, error.code, error.message)
 
     @app.exception_handler(ServiceError)

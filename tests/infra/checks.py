@@ -59,6 +59,12 @@ DESIGN_ROUTES = {
     "GET /basket", "POST /basket", "GET /basket/{userName}", "DELETE /basket/{userName}", "POST /basket/checkout",
     "GET /order", "GET /order/{userName}",
 }  # fmt: skip
+# Every GET route has a HEAD twin (the same function and authorization; answered as the GET without its body).
+HEAD_ROUTES = {f"HEAD {key.split(' ', 1)[1]}" for key in DESIGN_ROUTES if key.startswith("GET ")}
+# What no route matches: to the product function, which answers from the route table only (404/405), no authorizer.
+DEFAULT_ROUTE = "$default"
+ALL_ROUTES = DESIGN_ROUTES | HEAD_ROUTES | {DEFAULT_ROUTE}
+OPEN_ROUTES = PUBLIC_ROUTES | {f"HEAD {key.split(' ', 1)[1]}" for key in PUBLIC_ROUTES} | {DEFAULT_ROUTE}
 
 # Whose resources each function may name in its policy (by the owner's `service` tag), and with which actions.
 # The basket function reads prices from the product table and publishes to the bus; nothing else crosses over.
@@ -235,7 +241,8 @@ def each_route_has_an_integration_and_a_scoped_permission(graph: Graph, expect: 
         assert alias is not None, (
             f"{integration.urn}: {integration.inputs['integrationUri']} is not an alias's invoke ARN"
         )
-        method, path = route.inputs["routeKey"].split(" ", 1)
+        method, _, path = route.inputs["routeKey"].partition(" ")
+        # $default's requests are `<api>/<stage>/$default`: its permission lets nothing else through.
         expected_source = f"{execution_arn}/*/{method}{re.sub(r'{[^}]+}', '*', path)}"
         matching = [
             p
@@ -254,15 +261,19 @@ def each_route_has_an_integration_and_a_scoped_permission(graph: Graph, expect: 
 
 
 def routes_are_exactly_the_designed_twelve(graph: Graph, expect: Expect) -> None:
+    """The twelve of DESIGN §3, their HEAD twins and $default; the handlers' route table is the same twelve."""
     keys = [r.inputs["routeKey"] for r in graph.of_type(ROUTE)]
-    assert sorted(keys) == sorted(DESIGN_ROUTES), f"routes differ from DESIGN §3: {sorted(set(keys) ^ DESIGN_ROUTES)}"
+    assert sorted(keys) == sorted(ALL_ROUTES), f"routes differ from DESIGN §3: {sorted(set(keys) ^ ALL_ROUTES)}"
+    table = importlib.import_module("handlers.shared.routes").ROUTES
+    assert set(table) == DESIGN_ROUTES, f"handlers.shared.routes differs: {sorted(set(table) ^ DESIGN_ROUTES)}"
 
 
 def route_prefixes_reach_their_service(graph: Graph, expect: Expect) -> None:
     by_prefix = {"product": "product", "basket": "basket", "order": "ordering"}
     integrations = {i.id: i for i in graph.of_type(INTEGRATION)}
     for route in graph.of_type(ROUTE):
-        prefix = route.inputs["routeKey"].split(" ", 1)[1].split("/")[1]
+        key = route.inputs["routeKey"]
+        prefix = "product" if key == DEFAULT_ROUTE else key.split(" ", 1)[1].split("/")[1]
         uri = integrations[route.inputs["target"].removeprefix("integrations/")].inputs["integrationUri"]
         function = function_of(graph, by_prefix[prefix])
         assert f":function:{function.physical_name}:" in uri, f"{route.urn} does not reach {function.physical_name}"
@@ -567,7 +578,7 @@ def every_route_but_the_public_ones_requires_the_jwt_authorizer(graph: Graph, ex
     assert authorizer.inputs["identitySources"] == ["$request.header.Authorization"], authorizer.urn
     for route in graph.of_type(ROUTE):
         key = route.inputs["routeKey"]
-        if key in PUBLIC_ROUTES:
+        if key in OPEN_ROUTES:
             assert route.inputs.get("authorizationType") == "NONE" and not route.inputs.get("authorizerId"), (
                 f"{route.urn}: the public route {key} requires a token"
             )

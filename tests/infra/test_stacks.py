@@ -66,11 +66,15 @@ def test_prod_alarms_someone_and_keeps_logs_longer(dev_graph: Graph, prod_graph:
 
 
 def test_routes_are_the_twelve_of_the_design(stack_graph: Graph) -> None:
+    # The twelve, a HEAD twin of each GET, and $default (what no route matches, answered 404/405 from the route table)
     routes = sorted(r.inputs["routeKey"] for r in stack_graph.of_type(ROUTE))
     assert routes == sorted([
         "GET /product", "POST /product", "GET /product/{id}", "PUT /product/{id}", "DELETE /product/{id}",
         "GET /basket", "POST /basket", "GET /basket/{userName}", "DELETE /basket/{userName}", "POST /basket/checkout",
         "GET /order", "GET /order/{userName}",
+        "HEAD /product", "HEAD /product/{id}", "HEAD /basket", "HEAD /basket/{userName}", "HEAD /order",
+        "HEAD /order/{userName}",
+        "$default",
     ])  # fmt: skip
 
 
