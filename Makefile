@@ -17,13 +17,17 @@ UV_VERSION ?= 0.13.8
 $(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
 	@echo "creating $(VENV) and installing requirements-dev.txt (once; make clean starts over)"
 	$(PYTHON) -m venv $(VENV)
-	@if $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); then \
+	@echo "building the functions' dependency layers meanwhile (log: $(VENV)/prebuild.log)"
+	@$(BIN)/python -m localcloud.prebuild --stack $(STACK) >$(VENV)/prebuild.log 2>&1 & prebuild=$$!; \
+	if $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); then \
 		echo "installing with uv $(UV_VERSION)"; \
 		$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt; \
 	else \
 		echo "uv $(UV_VERSION) unavailable: installing with pip (a minute or two)"; \
 		$(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --progress-bar on -r requirements-dev.txt; \
-	fi
+	fi; status=$$?; \
+	wait $$prebuild || echo "prebuilding the layers failed (see $(VENV)/prebuild.log); they are built when needed"; \
+	exit $$status
 	touch $(STAMP)
 
 dev: $(STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT)
