@@ -35,6 +35,26 @@ _PLACEHOLDER_ENV = {
 # Powertools declares its own 422 schema on every route with parameters; ours answers bad parameters
 # with 400 and bodies with 422, both in the ErrorBody shape the routes declare themselves.
 _POWERTOOLS_VALIDATION_REF = "#/components/schemas/HTTPValidationError"
+# One tag per service, so Swagger UI groups the operations under it, in this order.
+TAGS = {
+    "product": "The catalogue: anyone reads it, admins write it",
+    "basket": "A user's basket and its checkout (an order follows, exactly once)",
+    "ordering": "Orders, one per checkout",
+}
+SUMMARIES = {
+    "GET /product": "List products, optionally of one category",
+    "POST /product": "Create a product (admin)",
+    "GET /product/{id}": "Get a product",
+    "PUT /product/{id}": "Update a product (admin)",
+    "DELETE /product/{id}": "Delete a product (admin)",
+    "GET /basket": "List baskets (admin)",
+    "POST /basket": "Save the caller's basket (replaces it)",
+    "GET /basket/{userName}": "Get a user's basket",
+    "DELETE /basket/{userName}": "Delete a user's basket",
+    "POST /basket/checkout": "Check out the caller's basket (202: an order will follow)",
+    "GET /order": "List orders (admin)",
+    "GET /order/{userName}": "List a user's orders",
+}
 
 
 def build_openapi() -> dict[str, Any]:
@@ -51,10 +71,14 @@ def build_openapi() -> dict[str, Any]:
         )
         openapi_version = document["openapi"]
         for path, operations in document.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation.get("responses", {})
                 if _refs(responses.get("422")) == {_POWERTOOLS_VALIDATION_REF}:
                     del responses["422"]
+                # Powertools declares a JSON body on every response; a 204 has none.
+                responses.get("204", {}).pop("content", None)
+                operation["tags"] = [service]
+                operation["summary"] = SUMMARIES.get(f"{method.upper()} {path}", operation.get("summary", ""))
             paths.setdefault(path, {}).update(operations)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if schemas.setdefault(name, schema) != schema:
@@ -63,6 +87,7 @@ def build_openapi() -> dict[str, Any]:
     return {
         "openapi": openapi_version,
         "info": {"title": "ecommerce", "version": "1.0.0"},
+        "tags": [{"name": name, "description": description} for name, description in TAGS.items()],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {name: schemas[name] for name in sorted(used)},
