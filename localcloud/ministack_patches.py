@@ -1,4 +1,4 @@
-"""MiniStack, started with the two behaviours of ministack 1.5.33 that cost the local cloud its latency.
+"""MiniStack, started with the three behaviours of ministack 1.5.33 that cost the local cloud its latency.
 
 `emulator.start` runs `python -m localcloud.ministack_patches`: it applies both workarounds, then calls
 MiniStack's own `main()` (the entry point of `python -m ministack`, reading the same environment).
@@ -33,10 +33,22 @@ letting the latency come back unnoticed.
    the second 102 ms (patched: 4 ms and 3 ms). Checkouts in a row each paid it on the way to an order.
    Workaround: no gap. Every wake is still one pass over the mappings and no more (the poller waits on
    an event between passes), and this emulator serves one local stack, not other tenants.
+
+3. Every new warm worker unzips each of its function's layers into a folder of its own.
+   `Worker._spawn` extracts the layer zip per worker; the dependency layer (Powertools, pydantic, botocore:
+   23 MiB zipped, ~3,400 files) takes ~0.8 s of a cold start that way, so fifty concurrent requests spent
+   ~40 s unzipping the same archive fifty times and ran into the functions' timeouts on 2 cores.
+   Reproduction: a function with that layer, 50 concurrent invocations: each new worker's folder holds its
+   own `layer_0/` copy. MiniStack already extracts each blob once for its Docker executor
+   (`lambda_svc._docker_extracted_dir`, a folder per content hash under the temp dir). Workaround: the warm
+   worker takes its layers from that same shared extraction: `_spawn` runs without `Layers` and the worker
+   gets `_LAMBDA_LAYERS_DIRS` (what the worker script puts on `sys.path`) naming the shared folders. Layers are
+   read-only at /opt on AWS too, so sharing them changes nothing a function can observe.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -68,6 +80,7 @@ def apply() -> None:
     """Apply both workarounds in this process (idempotent); MiniStack must not be serving yet."""
     _end_invocations_on_a_marker()
     _poll_queues_without_idle_gap()
+    _extract_layers_once()
 
 
 def _changed(what: str) -> MiniStackChangedError:
@@ -145,6 +158,42 @@ def _poll_queues_without_idle_gap() -> None:
     if not isinstance(getattr(lambda_svc, "_ESM_IDLE_WAKE_GAP_SECONDS", None), float):
         raise _changed("event source mapping poller")
     lambda_svc._ESM_IDLE_WAKE_GAP_SECONDS = 0.0  # read by `_poll_loop` on every pass
+
+
+def _extract_layers_once() -> None:
+    from ministack.core import lambda_runtime
+    from ministack.services import lambda_svc
+
+    worker_class: Any = lambda_runtime.Worker
+    if getattr(worker_class, "_localcloud_layers_shared", False):
+        return
+    if not callable(getattr(lambda_svc, "_docker_extracted_dir", None)) or "_LAMBDA_LAYERS_DIRS" in getattr(
+        lambda_runtime, "_RESERVED_RUNTIME_ENV_VARS", {"_LAMBDA_LAYERS_DIRS"}
+    ):
+        raise _changed("layer extraction")
+    original_spawn = worker_class._spawn
+
+    def spawn(self: Any) -> Any:
+        refs = self.config.get("Layers") or []
+        if not refs or not str(self.config.get("Runtime", "")).startswith("python"):
+            return original_spawn(self)
+        blobs = [lambda_svc._resolve_layer_zip(ref) for ref in refs]
+        shared = [lambda_svc._docker_extracted_dir(blob, "layer") for blob in blobs if blob]
+        config = self.config
+        environment = dict((config.get("Environment") or {}).get("Variables") or {})
+        environment["_LAMBDA_LAYERS_DIRS"] = os.pathsep.join(shared)
+        self.config = {
+            **config,
+            "Layers": [],
+            "Environment": {**(config.get("Environment") or {}), "Variables": environment},
+        }
+        try:
+            return original_spawn(self)
+        finally:
+            self.config = config
+
+    worker_class._spawn = spawn
+    worker_class._localcloud_layers_shared = True
 
 
 def main() -> None:

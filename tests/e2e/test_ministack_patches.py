@@ -131,6 +131,41 @@ def test_a_raising_warm_invocation_keeps_its_lines_and_leaves_none_to_the_next(
         assert lines == [f"raising {n} before"], f"raising invocation {n}"
 
 
+def test_workers_of_functions_with_one_layer_share_its_single_extraction(ministack: emulator.Emulator) -> None:
+    # Given a layer with a module, and two functions using it
+    session = boto3.Session(region_name=ministack.region)
+    lam = session.client("lambda", endpoint_url=ministack.endpoint)
+    suffix = uuid.uuid4().hex[:8]
+    role = session.client("iam", endpoint_url=ministack.endpoint).create_role(
+        RoleName=f"patches-layer-{suffix}", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )["Role"]["Arn"]
+    layer_zip, code_zip = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(layer_zip, "w") as zipped:
+        zipped.writestr("python/shared_in_layer.py", "")
+    with zipfile.ZipFile(code_zip, "w") as zipped:
+        zipped.writestr(
+            "app.py", "import shared_in_layer\n\ndef where(event, context):\n    return shared_in_layer.__file__\n"
+        )
+    layer = lam.publish_layer_version(LayerName=f"patches-{suffix}", Content={"ZipFile": layer_zip.getvalue()})
+    paths = []
+    for n in range(2):
+        name = f"patches-layer-{n}-{suffix}"
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role,
+            Handler="app.where",
+            Code={"ZipFile": code_zip.getvalue()},
+            Layers=[layer["LayerVersionArn"]],
+            Timeout=10,
+        )
+        lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        # When each function's first worker imports the layer's module
+        paths.append(json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()))
+    # Then both workers import it from the one shared extraction, not each from a copy of its own
+    assert paths[0] == paths[1] and "ministack-lambda-extract" in paths[0], f"layer module imported from {paths}"
+
+
 def test_apply_refuses_a_worker_script_without_its_anchor(monkeypatch: pytest.MonkeyPatch) -> None:
     from ministack.core import lambda_runtime
 
