@@ -40,6 +40,9 @@ READY_DEADLINE_S = 180.0  # graph capture + deploying every resource on a cold m
 ORDER_DEADLINE_S = 30.0
 POLL_INTERVAL_S = 0.005
 STOP_DEADLINE_S = 20.0
+# A request may start a function worker (a cold start: ~0.3 s idle, tens of seconds on a saturated machine);
+# the front itself gives the emulator 60 s. A benchmark waits for an answer rather than fail on a busy machine.
+REQUEST_TIMEOUT_S = 60.0
 WARM_DEADLINE_S = 60.0  # a worker's cold start is ~0.3 s; this bounds a machine that is very busy
 WARM_ROUNDS_MAX = 20
 WARM_ROUNDS_WITHOUT_PROC = 3  # where worker processes cannot be counted, rounds are all we can do
@@ -211,7 +214,7 @@ def requests_per_second(url: str, product_id: str, total: int, threads: int) -> 
             for _ in range(count):
                 started = time.perf_counter()
                 try:
-                    response = session.get(target, timeout=10)
+                    response = session.get(target, timeout=REQUEST_TIMEOUT_S)
                     ok = response.status_code == 200
                     detail = f"{response.status_code} {response.text[:200]}"
                 except requests.RequestException as exc:
@@ -252,17 +255,19 @@ def checkout_to_order(url: str, users: Users, product_id: str, checkouts: int) -
             user = f"lc-{run}-{i}"
             signed_in = users.bearer(user)
             basket: dict[str, Any] = {"userName": user, "items": [{"productId": product_id, "quantity": 1}]}
-            response = session.post(f"{url}/basket", json=basket, headers=signed_in, timeout=10)
+            response = session.post(f"{url}/basket", json=basket, headers=signed_in, timeout=REQUEST_TIMEOUT_S)
             if response.status_code != 200:
                 raise RuntimeError(f"POST /basket for {user} answered {response.status_code}: {response.text[:300]}")
             started = time.perf_counter()
-            response = session.post(f"{url}/basket/checkout", json=checkout_body(user), headers=signed_in, timeout=10)
+            response = session.post(
+                f"{url}/basket/checkout", json=checkout_body(user), headers=signed_in, timeout=REQUEST_TIMEOUT_S
+            )
             accepted_ms = (time.perf_counter() - started) * 1000
             if response.status_code != 202:
                 raise RuntimeError(f"checkout of {user} answered {response.status_code}: {response.text[:300]}")
             deadline = started + ORDER_DEADLINE_S
             while True:
-                orders = session.get(f"{url}/order/{user}", headers=signed_in, timeout=10)
+                orders = session.get(f"{url}/order/{user}", headers=signed_in, timeout=REQUEST_TIMEOUT_S)
                 if orders.status_code == 200 and orders.json().get("items"):
                     if i > 0:
                         to_order.append((time.perf_counter() - started) * 1000)
@@ -286,8 +291,10 @@ def run(ctx: Context) -> dict[str, Any]:
     with local_cloud(ctx.log_dir) as cloud:
         url = cloud.url
         ready_s = time.perf_counter() - started
-        users = Users.from_outputs(requests.get(f"{url}{OUTPUTS_PATH}", timeout=10).json())
-        response = requests.post(f"{url}/product", json=product_body(1), headers=users.admin_bearer(), timeout=10)
+        users = Users.from_outputs(requests.get(f"{url}{OUTPUTS_PATH}", timeout=REQUEST_TIMEOUT_S).json())
+        response = requests.post(
+            f"{url}/product", json=product_body(1), headers=users.admin_bearer(), timeout=REQUEST_TIMEOUT_S
+        )
         if response.status_code != 201:
             raise RuntimeError(f"POST /product answered {response.status_code}: {response.text[:300]}")
         product_id = response.json()["id"]
