@@ -6,7 +6,7 @@ client (what the handlers build on), the handler module's import, and the import
 request served against MiniStack. The variants run in interleaved rounds (each once per round), so a
 floor and a handler see the same background load and their ratio holds on a busy machine.
 `wall_ms` runs from spawning the process to reading its result line (interpreter start included,
-teardown excluded), which is what "fresh process -> first request served" means in DESIGN §10;
+teardown excluded), which is what the reference's "fresh process -> first request served" means;
 `in_process_ms` is the same span measured inside the process, without interpreter start.
 """
 
@@ -69,7 +69,7 @@ sys.stdout.flush()
 assert MARKER in WRAPPER
 
 FIRST_REQUESTS = {
-    # service: (route, path parameter name) -- the request DESIGN §10 times for the reference is GET /product/{id}
+    # service: (route, path parameter name) -- the request timed for the reference is GET /product/{id}
     "product": ("GET /product/{id}", "id"),
     "basket": ("GET /basket/{userName}", "userName"),
     "ordering": ("GET /order/{userName}", "userName"),

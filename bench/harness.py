@@ -50,7 +50,7 @@ class Sizes:
 
     @classmethod
     def full(cls) -> Sizes:
-        # 2,000 items is the reference's `GET /product` figure (DESIGN §10), so it sits among the sizes.
+        # 2,000 items is the reference's `GET /product` figure, so it sits among the sizes.
         return cls(
             cold_runs=7,
             warm_calls=500,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# DESIGN §10: the Node.js reference on this kind of machine against a local emulator.
+# The reference: the Node.js project this one replaces, measured on another machine against a local emulator
+# (bench/README.md, "Reading the figures against the reference").
 REFERENCE = {
     "cold_start_ms": 151.0,
     "import_boto3_ms": 169.0,
@@ -36,7 +37,7 @@ def _data(results: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def headline(results: dict[str, Any]) -> list[list[Any]]:
-    """(figure, ours, reference, ours / reference) for each figure DESIGN §10 quotes."""
+    """(figure, ours, reference, ours / reference) for each figure the reference was measured on."""
     rows: list[list[Any]] = []
 
     def row(name: str, ours: float | None, ref: float, unit: str, digits: int = 2) -> None:
@@ -122,7 +123,7 @@ def render(results: dict[str, Any]) -> str:
         *_load_line(meta.get("load_average")),
         "Packages: " + ", ".join(f"{k} {v}" for k, v in meta["packages"].items()) + ".",
         "",
-        "## Against the reference (DESIGN §10)",
+        "## Against the reference (the Node.js project this one replaces)",
         "",
         "Lower is better everywhere; the last column is ours divided by the reference's.",
         "",

@@ -2,8 +2,9 @@
 
 Each route's handler is called N times in this process (the handler module already imported: a warm
 Lambda container) with a valid request; the floor is the same process's own boto3 GetItem on the product
-table. The ratio p50(route) / p50(GetItem) is comparable across machines; DESIGN §10's reference is
-1.13x for GET /product/{id}. A few more calls per route, untimed, count the DynamoDB work (bench.meter).
+table. The ratio p50(route) / p50(GetItem) is comparable across machines; the reference's (the Node.js project
+this one replaces) is 1.13x for GET /product/{id}. A few more calls per route, untimed, count the DynamoDB
+work (bench.meter).
 """
 
 from __future__ import annotations

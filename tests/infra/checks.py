@@ -1,4 +1,4 @@
-"""The invariants of DESIGN §6 and issue 7, as functions over a captured graph.
+"""The invariants of the resource graph (docs/ARCHITECTURE.md states them), as functions over a captured graph.
 
 Each check asserts one property for every resource it concerns and names the resource's URN when
 it fails. Expected values come from the stack's raw configuration (what the stack file and the
@@ -53,17 +53,17 @@ LAYER = "aws:lambda/layerVersion:LayerVersion"
 BUS = "aws:cloudwatch/eventBus:EventBus"
 ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
 
-# DESIGN §3, verbatim.
-DESIGN_ROUTES = {
+# The API's twelve routes (README's API table); handlers.shared.routes must list the same twelve.
+API_ROUTES = {
     "GET /product", "POST /product", "GET /product/{id}", "PUT /product/{id}", "DELETE /product/{id}",
     "GET /basket", "POST /basket", "GET /basket/{userName}", "DELETE /basket/{userName}", "POST /basket/checkout",
     "GET /order", "GET /order/{userName}",
 }  # fmt: skip
 # Every GET route has a HEAD twin (the same function and authorization; answered as the GET without its body).
-HEAD_ROUTES = {f"HEAD {key.split(' ', 1)[1]}" for key in DESIGN_ROUTES if key.startswith("GET ")}
+HEAD_ROUTES = {f"HEAD {key.split(' ', 1)[1]}" for key in API_ROUTES if key.startswith("GET ")}
 # What no route matches: to the product function, which answers from the route table only (404/405), no authorizer.
 DEFAULT_ROUTE = "$default"
-ALL_ROUTES = DESIGN_ROUTES | HEAD_ROUTES | {DEFAULT_ROUTE}
+ALL_ROUTES = API_ROUTES | HEAD_ROUTES | {DEFAULT_ROUTE}
 OPEN_ROUTES = PUBLIC_ROUTES | {f"HEAD {key.split(' ', 1)[1]}" for key in PUBLIC_ROUTES} | {DEFAULT_ROUTE}
 
 # Whose resources each function may name in its policy (by the owner's `service` tag), and with which actions.
@@ -261,11 +261,11 @@ def each_route_has_an_integration_and_a_scoped_permission(graph: Graph, expect: 
 
 
 def routes_are_exactly_the_designed_twelve(graph: Graph, expect: Expect) -> None:
-    """The twelve of DESIGN §3, their HEAD twins and $default; the handlers' route table is the same twelve."""
+    """The API's twelve routes, their HEAD twins and $default; the handlers' route table is the same twelve."""
     keys = [r.inputs["routeKey"] for r in graph.of_type(ROUTE)]
-    assert sorted(keys) == sorted(ALL_ROUTES), f"routes differ from DESIGN §3: {sorted(set(keys) ^ ALL_ROUTES)}"
+    assert sorted(keys) == sorted(ALL_ROUTES), f"routes differ from the designed ones: {sorted(set(keys) ^ ALL_ROUTES)}"
     table = importlib.import_module("handlers.shared.routes").ROUTES
-    assert set(table) == DESIGN_ROUTES, f"handlers.shared.routes differs: {sorted(set(table) ^ DESIGN_ROUTES)}"
+    assert set(table) == API_ROUTES, f"handlers.shared.routes differs: {sorted(set(table) ^ API_ROUTES)}"
 
 
 def route_prefixes_reach_their_service(graph: Graph, expect: Expect) -> None:
@@ -534,7 +534,7 @@ def functions_get_the_environment_of_the_contract(graph: Graph, expect: Expect) 
         assert variables == expected, f"{function.urn}: environment {variables}"
 
 
-# --- issue 7: size, versions, alias, concurrency ---
+# --- size, versions, alias, concurrency ---
 
 
 def each_function_publishes_versions_behind_a_live_alias(graph: Graph, expect: Expect) -> None:

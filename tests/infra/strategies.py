@@ -1,4 +1,4 @@
-"""Hypothesis strategies for stack configurations: valid ones within DESIGN §7, and broken ones."""
+"""Hypothesis strategies for stack configurations: valid ones (README's Stack settings ranges), and broken ones."""
 
 from __future__ import annotations
 

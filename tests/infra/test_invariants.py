@@ -1,4 +1,4 @@
-"""DESIGN §6 and issue 7 invariants, on both stack files and on generated configurations."""
+"""The resource graph's invariants (tests/infra/checks.py), on both stack files and on generated configurations."""
 
 from __future__ import annotations
 
