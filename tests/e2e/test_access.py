@@ -21,8 +21,8 @@ from cloud_kit import LocalCloud
 
 from handlers.shared.contract import PUBLIC_ROUTES
 from localcloud.graph import Graph
-from localcloud.polling import eventually
 from localcloud.users import PASSWORD, Users, claims
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

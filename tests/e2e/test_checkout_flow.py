@@ -9,8 +9,8 @@ import pytest
 import requests
 from cloud_kit import LocalCloud
 
-from localcloud.polling import eventually
 from localcloud.seed import CATALOGUE
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

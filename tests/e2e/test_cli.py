@@ -18,7 +18,7 @@ from cloud_kit import PROJECT_DIR, start_local_cloud, stop_local_cloud
 from localcloud import emulator
 from localcloud.deploy import UnknownResourceTypeError, deploy
 from localcloud.graph import Resource, capture
-from localcloud.polling import eventually
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ import pytest
 from cloud_kit import LocalCloud
 
 from localcloud.graph import Graph
-from localcloud.polling import eventually
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ from cloud_kit import LocalCloud
 from localcloud import emulator
 from localcloud.deploy import deploy
 from localcloud.graph import Graph, Resource, capture
-from localcloud.polling import eventually
 from localcloud.users import Users
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -24,11 +24,11 @@ from cloud_kit import LocalCloud
 from handlers.openapi import build_openapi
 from localcloud import emulator
 from localcloud.deploy import Deployment, deploy
-from localcloud.faults import FaultProxy, aws_error, on_table
 from localcloud.front import Front
 from localcloud.graph import capture
-from localcloud.polling import eventually
 from localcloud.users import Users, local_outputs
+from tests.kit.faults import FaultProxy, aws_error, on_table
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from cloud_kit import PROJECT_DIR, start_local_cloud, stop_local_cloud
 
-from localcloud.polling import eventually
+from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

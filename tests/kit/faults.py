@@ -57,7 +57,7 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def aws_error(status: int, code: str, message: str = "injected by localcloud.faults") -> Reply:
+def aws_error(status: int, code: str, message: str = "injected by tests.kit.faults") -> Reply:
     """An AWS JSON-protocol error, parsed by botocore as `ClientError` with `code`."""
     return Reply(code, status, lambda _: {"__type": code, "message": message}, (("x-amzn-ErrorType", code),))
 
@@ -72,7 +72,7 @@ def failed_entries(code: str = "InternalFailure") -> Reply:
 
     def body(request: Body) -> Body:
         entries = request.get("Entries") or [{}]
-        failed = [{"ErrorCode": code, "ErrorMessage": "injected by localcloud.faults"} for _ in entries]
+        failed = [{"ErrorCode": code, "ErrorMessage": "injected by tests.kit.faults"} for _ in entries]
         return {"FailedEntryCount": len(failed), "Entries": failed}
 
     return Reply(f"FailedEntryCount:{code}", 200, body)

@@ -28,10 +28,10 @@ from boto3.dynamodb.conditions import Key
 from handlers.shared.models import USER_NAME_PATTERN
 from localcloud.deploy import Deployment
 from localcloud.emulator import Emulator
-from localcloud.faults import FaultProxy
 from localcloud.front import Front
-from localcloud.polling import eventually
 from localcloud.users import ADMIN, Users
+from tests.kit.faults import FaultProxy
+from tests.kit.polling import eventually
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from reliability_kit import Cloud, Report
 
-from localcloud.polling import eventually
+from tests.kit.polling import eventually
 
 
 def test_every_accepted_checkout_is_one_order_and_the_dlq_holds_only_the_poison(cloud: Cloud, report: Report) -> None:

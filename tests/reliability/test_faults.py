@@ -15,8 +15,8 @@ import pytest
 from reliability_kit import Cloud, unique
 
 from handlers.shared.aws import SDK_ATTEMPTS
-from localcloud.faults import aws_error, failed_entries, kill_workers, on_table, throttled
-from localcloud.polling import eventually
+from tests.kit.faults import aws_error, failed_entries, kill_workers, on_table, throttled
+from tests.kit.polling import eventually
 
 PUT_EVENTS = "AWSEvents.PutEvents"
 PUT_ITEM = "DynamoDB_20120810.PutItem"

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 )
 from reliability_kit import Cloud
 
-from localcloud.faults import failed_entries
+from tests.kit.faults import failed_entries
 
 PRICES = st.decimals(min_value=0, max_value=500, places=2, allow_nan=False, allow_infinity=False)
 QUANTITIES = st.integers(min_value=1, max_value=99)
