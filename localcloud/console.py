@@ -254,11 +254,6 @@ class QueueWatch:
             policy = json.loads(policy) if isinstance(policy, str) and policy else policy
             if isinstance(policy, Mapping) and policy.get("deadLetterTargetArn"):
                 dead.add(str(policy["deadLetterTargetArn"]))
-        for r in deployment.resources("aws:sqs/redrivePolicy:RedrivePolicy"):
-            policy = deployment.outputs[r.urn].get("redrivePolicy")
-            policy = json.loads(policy) if isinstance(policy, str) and policy else policy
-            if isinstance(policy, Mapping) and policy.get("deadLetterTargetArn"):
-                dead.add(str(policy["deadLetterTargetArn"]))
         for target in deployment.resources("aws:cloudwatch/eventTarget:EventTarget"):
             arn = (deployment.outputs[target.urn].get("deadLetterConfig") or {}).get("arn")
             if arn:

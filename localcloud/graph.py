@@ -142,9 +142,6 @@ class _AwsLikeMocks(pulumi_mocks.Mocks):
             state.update(arn=f"arn:aws:sqs:{r}:{a}:{name}", url=resource_id)
         elif t == "aws:iam/role:Role":
             state.update(arn=f"arn:aws:iam::{a}:role/{name}", uniqueId=f"AROA{_fake_hex(name, 16).upper()}")
-        elif t == "aws:iam/policy:Policy":
-            state["arn"] = f"arn:aws:iam::{a}:policy/{name}"
-            resource_id = state["arn"]
         elif t == "aws:lambda/function:Function":
             arn = f"arn:aws:lambda:{r}:{a}:function:{name}"
             state.update(

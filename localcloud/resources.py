@@ -110,28 +110,6 @@ def _role(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     return {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"], "uniqueId": role["RoleId"]}
 
 
-@creates("aws:iam/policy:Policy")
-def _policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    policy = ctx.client("iam").create_policy(
-        **_clean(
-            {
-                "PolicyName": i.get("name") or r.physical_name,
-                "PolicyDocument": _json(i["policy"]),
-                "Description": i.get("description"),
-                "Path": i.get("path"),
-                "Tags": _tag_list(i),
-            }
-        )
-    )["Policy"]
-    return {"id": policy["Arn"], "arn": policy["Arn"], "name": policy["PolicyName"]}
-
-
-@creates("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-def _role_policy_attachment(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    ctx.client("iam").attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])
-    return {}
-
-
 @creates("aws:iam/rolePolicy:RolePolicy")
 def _role_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.physical_name
@@ -270,14 +248,6 @@ def _queue(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 @creates("aws:sqs/queuePolicy:QueuePolicy")
 def _queue_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     ctx.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"], Attributes={"Policy": _json(i["policy"])})
-    return {}
-
-
-@creates("aws:sqs/redrivePolicy:RedrivePolicy")
-def _redrive_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    ctx.client("sqs").set_queue_attributes(
-        QueueUrl=i["queueUrl"], Attributes={"RedrivePolicy": _json(i["redrivePolicy"])}
-    )
     return {}
 
 
@@ -514,26 +484,6 @@ def _provisioned_concurrency(ctx: Context, r: Resource, i: Inputs) -> Outputs:
         FunctionName=i["functionName"],
         Qualifier=i["qualifier"],
         ProvisionedConcurrentExecutions=int(i["provisionedConcurrentExecutions"]),
-    )
-    return {}
-
-
-@creates("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-def _function_event_invoke_config(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    destinations = i.get("destinationConfig") or {}
-    ctx.client("lambda").put_function_event_invoke_config(
-        **_clean(
-            {
-                "FunctionName": i["functionName"],
-                "Qualifier": i.get("qualifier"),
-                "MaximumRetryAttempts": _int(i.get("maximumRetryAttempts")),
-                "MaximumEventAgeInSeconds": _int(i.get("maximumEventAgeInSeconds")),
-                "DestinationConfig": {
-                    "OnFailure": {"Destination": (destinations.get("onFailure") or {}).get("destination")},
-                    "OnSuccess": {"Destination": (destinations.get("onSuccess") or {}).get("destination")},
-                },
-            }
-        )
     )
     return {}
 
