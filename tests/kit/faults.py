@@ -20,7 +20,6 @@ Counters say what was forwarded and what was injected, so a test (and a run's re
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import signal
@@ -29,17 +28,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-HOST = "127.0.0.1"
+from localcloud import proxy
+
 TARGET_HEADER = "X-Amz-Target"
-# Hop-by-hop headers belong to one connection (RFC 9110 §7.6.1); everything else passes through untouched.
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
-)
 # A held request is let go after this long even if nobody releases it, so a failed test cannot hang a worker.
 _MAX_HOLD_SECONDS = 30.0
 
@@ -122,41 +117,33 @@ class Hold:
         self.released.set()
 
 
-class _Server(ThreadingHTTPServer):
-    # socketserver's listen backlog of 5 would drop the handshakes of a burst of functions calling at once.
-    request_queue_size = 128
-    daemon_threads = True
-
-
 class FaultProxy:
     """A threaded HTTP proxy on 127.0.0.1 that forwards to `upstream` and injects faults by AWS target."""
 
     def __init__(self, upstream: str, port: int = 0) -> None:
-        target = urlsplit(upstream)
-        self.upstream = (target.hostname or HOST, target.port or 80)
+        # A failed send goes once more on a new connection: the functions' SDK would retry it anyway.
+        self.upstream = proxy.Upstream(upstream, resend=True)
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
         self._holds: dict[int, Hold] = {}
         self._recorded: dict[str, list[Body]] = {}
-        self._local = threading.local()
         self.forwarded: Counter[str] = Counter()  # target -> requests passed to the emulator
         self.injected: Counter[tuple[str, str]] = Counter()  # (target, reply label) -> answers injected
-        self.server = _Server((HOST, port), _handler_class(self))
-        self._thread = threading.Thread(target=self.server.serve_forever, name="faults", daemon=True)
+        self.server = proxy.Server(port, _handler_class(self), "faults")
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.server.server_address[1]}"
+        return self.server.url
 
     def start(self) -> FaultProxy:
-        self._thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
         for hold in list(self._holds.values()):
             hold.release(forward=False)
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
+        self.upstream.close()
 
     # --- the control API -------------------------------------------------------------------------
 
@@ -228,94 +215,47 @@ class FaultProxy:
                     return rule
         return None
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(*self.upstream, timeout=60)
-            self._local.conn = conn
-        return conn
 
-    def _drop_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-
-def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed ACK
-        # (40 ms on Linux) and every AWS call of every function would pay it.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+def _handler_class(faults: FaultProxy) -> type[proxy.Handler]:
+    class Handler(proxy.Handler):
         def do_POST(self) -> None:
-            # botocore always sends a Content-Length; chunked request bodies never reach this proxy.
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            raw = self.read_body() or b""
             target = self.headers.get(TARGET_HEADER, "")
-            rule = proxy._match(target, _json(raw)) if target else None
+            rule = faults._match(target, _json(raw)) if target else None
             if rule is None:
-                self._relay(self._forward(raw), target)
+                self._relay(raw, target)
             elif rule.reply is None:
-                self._held(proxy._holds[id(rule)], raw, target)
+                self._held(faults._holds[id(rule)], raw, target)
             else:
                 if rule.forward:
                     self._forward(raw)  # it happens; the caller is told otherwise
-                with proxy._lock:
-                    proxy.injected[(target, rule.reply.label)] += 1
+                with faults._lock:
+                    faults.injected[(target, rule.reply.label)] += 1
                 reply = rule.reply
                 payload = json.dumps(reply.body(_json(raw))).encode()
-                self._send(reply.status, [("Content-Type", "application/x-amz-json-1.0"), *reply.headers], payload)
+                self.answer(reply.status, [("Content-Type", "application/x-amz-json-1.0"), *reply.headers], payload)
 
         do_GET = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_POST  # noqa: N815 - other protocols pass through
 
         def _held(self, hold: Hold, raw: bytes, target: str) -> None:
-            with proxy._lock:
+            with faults._lock:
                 hold.held += 1
-                proxy.injected[(target, "held")] += 1
+                faults.injected[(target, "held")] += 1
             hold.released.wait(_MAX_HOLD_SECONDS)
             if hold.forward_on_release:
-                self._relay(self._forward(raw), target)
+                self._relay(raw, target)
             else:
                 self.close_connection = True  # the caller sees its connection reset, as if the network failed
 
-        def _forward(self, raw: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            headers["Content-Length"] = str(len(raw))
-            for attempt in (1, 2):
-                conn = proxy._connection()
-                try:
-                    conn.request(self.command, self.path, body=raw, headers=headers)
-                    response = conn.getresponse()
-                    return response.status, response.getheaders(), response.read()
-                except (ConnectionError, http.client.HTTPException, TimeoutError):
-                    # A kept-alive connection the emulator closed meanwhile: once more on a new one.
-                    proxy._drop_connection()
-                    if attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
+        def _forward(self, raw: bytes) -> proxy.Answer:
+            # The Host header goes through unchanged: the SigV4 signature covers it.
+            return faults.upstream.send(self.command, self.path, raw, self.request_headers(raw))
 
-        def _relay(self, response: tuple[int, list[tuple[str, str]], bytes], target: str) -> None:
-            status, headers, payload = response
-            with proxy._lock:
-                proxy.forwarded[target or f"{self.command} {urlsplit(self.path).path}"] += 1
-            kept = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"]
-            self._send(status, kept, payload)
-
-        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-            try:
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the caller died meanwhile (a killed worker): nobody to tell
+        def _relay(self, raw: bytes, target: str) -> None:
+            answer = self._forward(raw)
+            with faults._lock:
+                faults.forwarded[target or f"{self.command} {urlsplit(self.path).path}"] += 1
+            self.relay(answer)
 
     return Handler
 
