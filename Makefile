@@ -8,7 +8,7 @@ PORT   ?= 3000
 # make test-stress: stress-ng's own deadline, only a safety net (the target stops it when pytest ends).
 STRESS_TIMEOUT ?= 3600
 
-.PHONY: help dev test test-stress lint bench bench-smoke schemas clean
+.PHONY: help dev test test-fast test-stress lint bench bench-smoke schemas clean
 
 # uv installs the same pins as pip, several times faster; it comes from PyPI at this version, into the venv itself
 # (nothing outside the project is needed). Where it cannot be installed, pip does the install.
@@ -33,8 +33,12 @@ $(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
 dev: $(STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/python -m localcloud up --stack $(STACK) --port $(PORT) $(ARGS)
 
-test: lint  ## lint, then every test suite: infra graph, handlers, e2e, reliability, bench smoke
+test: lint  ## lint, then every test suite: unit, infra graph, handlers, e2e, reliability, bench smoke
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast tier loads no plugin it has no use for: schemathesis' pytest plugin alone is about half its start-up.
+test-fast: $(STAMP)  ## pure logic in this process (tests/unit: pricing, cursors, settings, events, errors), no emulator
+	$(BIN)/python -m pytest tests/unit -q -p no:schemathesis -p no:anyio $(PYTEST_ARGS)
 
 test-stress: $(STAMP)  ## the e2e and reliability suites while stress-ng keeps every core busy (apt-get install stress-ng)
 	@command -v stress-ng >/dev/null 2>&1 || { echo "make test-stress needs stress-ng: apt-get install stress-ng" >&2; exit 1; }

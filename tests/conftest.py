@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from localcloud import emulator
+if TYPE_CHECKING:
+    from localcloud import emulator
 
 # No test may reach a real account: fake credentials, no profile, no endpoint but the ones we start.
 os.environ.update(
@@ -59,6 +61,9 @@ def slow(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
     """One MiniStack server for the session, on a free loopback port, IAM enforced."""
+    # Imported here, not at the top: the fast tier (tests/unit) never starts an emulator and skips its imports.
+    from localcloud import emulator
+
     server = emulator.start(log_dir=tmp_path_factory.mktemp("ministack"), auth=True)
     try:
         yield server

@@ -265,13 +265,14 @@ def checkout(request: CheckoutIn) -> Response[Any]:
 
 def _checkout(request: CheckoutIn) -> Response[Any]:
     user_name = auth.own_basket(app, request.userName)
-    basket = baskets.get_item(Key={"userName": user_name}, ConsistentRead=True).get("Item")
+    # One round trip reads the basket and pins its checkout time: see _pin_checkout.
+    basket, marker = _pin_checkout(user_name)
+    if marker is not None:
+        # Checked out already: most likely this client's retry of a checkout whose answer it lost.
+        tracing.annotate("checkoutId", marker["checkoutId"])
+        return _accepted(marker["checkoutId"], user_name, marker["totalPrice"])
     if basket is None:
         raise NotFoundError(f"no basket for {user_name}")
-    if _checked_out(basket):
-        # Checked out already: most likely this client's retry of a checkout whose answer it lost.
-        tracing.annotate("checkoutId", basket["checkoutId"])
-        return _accepted(basket["checkoutId"], user_name, basket["totalPrice"])
     if not basket.get("items"):
         raise ConflictError("the basket is empty")
     version = int(basket["version"])
@@ -282,10 +283,10 @@ def _checkout(request: CheckoutIn) -> Response[Any]:
         raise ConflictError(f"product(s) no longer in the catalogue: {unknown}; update the basket")
     checkout_id = str(uuid.uuid5(CHECKOUT_NAMESPACE, f"{user_name}:{basket['basketId']}:{version}"))
     tracing.annotate("checkoutId", checkout_id)
-    # Validated before anything is written or published: a basket that could not become an order (one stored
-    # under older limits) is refused here and kept, rather than accepted and then lost to the dead-letter queue.
+    # Validated before anything is published: a basket that could not become an order (one stored under older
+    # limits) is refused here and kept, rather than accepted and then lost to the dead-letter queue.
     event = _checkout_event(request, user_name, checkout_id, _priced(basket["items"], catalogue))
-    event.checkedOutAt = _pin_checkout_time(basket)
+    event.checkedOutAt = str(basket["checkedOutAt"])
     _publish(event)
     metrics.count(METRIC_CHECKOUTS_ACCEPTED)
     metrics.amount(METRIC_CHECKOUT_VALUE, float(event.totalPrice))
@@ -349,26 +350,33 @@ def _accepted(checkout_id: str, user_name: str, total: Decimal) -> Response[Any]
     return json_response(202, body)
 
 
-def _pin_checkout_time(basket: dict[str, Any]) -> str:
-    """The checkout time of this basket version, set by its first checkout attempt and reused by every retry.
+def _pin_checkout(user_name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(basket, None) with its checkout time pinned, (None, marker) once checked out, (None, None) with no basket.
 
-    A retry therefore publishes the same event (same checkoutId, same order key), which the consumer
-    recognises as the order it already wrote.
+    The checkout time of a basket version is set by its first checkout attempt and reused by every retry, so a
+    retry publishes the same event (same checkoutId, same order key), which the consumer recognises as the order it
+    already wrote. Reading the basket and pinning it are one UpdateItem returning the basket as written: the
+    version it returns is the one the time is pinned on, with no read-then-write race to lose. A checkout that is
+    then refused (empty basket, unknown product, a basket that cannot become an order) leaves the basket as it
+    was but for that pin, which the API never shows and the basket's next write removes.
     """
     try:
         result = baskets.update_item(
-            Key={"userName": basket["userName"]},
+            Key={"userName": user_name},
             UpdateExpression="SET checkedOutAt = if_not_exists(checkedOutAt, :now)",
-            ConditionExpression="basketId = :basketId AND #version = :version",
+            # A basket, not the marker of its checkout; and never creating one.
+            ConditionExpression="attribute_exists(#version) AND attribute_not_exists(checkoutId)",
             ExpressionAttributeNames={"#version": "version"},
-            ExpressionAttributeValues={":now": _now(), ":basketId": basket["basketId"], ":version": basket["version"]},
-            ReturnValues="UPDATED_NEW",
+            ExpressionAttributeValues={":now": _now()},
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if aws.error_code(error) == "ConditionalCheckFailedException":
-            raise ConflictError("the basket changed during checkout; review it and check out again") from None
-        raise
-    return str(result["Attributes"]["checkedOutAt"])
+        if aws.error_code(error) != "ConditionalCheckFailedException":
+            raise
+        current = from_wire(error.response["Item"]) if error.response.get("Item") else None
+        return None, current if current is not None and _checked_out(current) else None
+    return result["Attributes"], None
 
 
 def _publish(event: CheckoutBasket) -> None:

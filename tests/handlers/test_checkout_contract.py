@@ -22,20 +22,6 @@ QUANTITIES = st.integers(min_value=1, max_value=contract.MAX_QUANTITY)
 COLOURS = [f"colour-{i}" for i in range(contract.MAX_LINES)]
 
 
-def test_the_schema_file_is_the_one_the_model_generates():
-    # Given the schema in the repository, When the model generates its schema, Then they are the same document
-    on_disk = json.loads(events.SCHEMA_FILE.read_text())
-    assert on_disk == events.json_schema(), (
-        f"{events.SCHEMA_FILE} differs from handlers.shared.events.CheckoutBasket: run `make schemas`"
-    )
-
-
-def test_the_largest_total_fits_the_event_and_the_json_writer():
-    # 50 lines x 99 units x 9,999,999.99 has 13 digits, which a float prints exactly (handlers.shared.jsonio)
-    assert Decimal("49499999950.50") == contract.MAX_TOTAL
-    assert Decimal(repr(float(contract.MAX_TOTAL))) == contract.MAX_TOTAL
-
-
 @hypothesis_settings(max_examples=12)
 @given(
     prices=st.lists(PRICES, min_size=1, max_size=3),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.shared.dynamodb import from_wire, to_wire
 
-pytestmark = pytest.mark.handlers
+pytestmark = pytest.mark.unit
 
 _boto3_to_wire = TypeSerializer().serialize
 _boto3_from_wire = TypeDeserializer().deserialize
