@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import requests
 
-from localcloud import console, emulator, seed
+from localcloud import console, emulator, seed, state
 from localcloud.deploy import DeployError, Deployment, deploy
 from localcloud.front import OUTPUTS_PATH, Front
 from localcloud.graph import PROJECT_DIR, capture
@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     invoke = commands.add_parser("invoke", help="invoke a function once and print its response (like sam local invoke)")
     invoke.add_argument("function", help="the function: product, basket, ordering, or its full name")
     invoke.add_argument("--event", help="the event, a JSON file (default: {}); - reads standard input")
+    reset = commands.add_parser("reset", help="delete the data `up --persist` kept for --stack (.localcloud/<stack>/)")
+    reset.add_argument("--stack", default="dev", help="the stack whose kept data to delete (default: dev)")
     for p in (parser, up, outputs, token, send_event, invoke):
         p.add_argument(
             "--port", type=int, default=None, help=f"port of the API on 127.0.0.1 (default: $PORT or {DEFAULT_PORT})"
@@ -65,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--stack", default="dev", help="the Pulumi stack whose config to use (default: dev)")
         p.add_argument("--seed", action="store_true", help="load a sample catalogue through the API")
         p.add_argument("--no-auth", action="store_true", help="do not enforce IAM (faster to debug a policy)")
+        p.add_argument(
+            "--persist",
+            action="store_true",
+            help="keep the data (tables, users) across restarts in .localcloud/<stack>/ (default: in memory only)",
+        )
         p.add_argument(
             "--no-reload", action="store_true", help="do not update the functions when a file of handlers/ changes"
         )
@@ -133,13 +140,17 @@ def up(args: argparse.Namespace) -> None:
     layer = _LayerBuild().start()
     _say(f"running the Pulumi program (stack {args.stack}, mock runtime) ...")
     graph = capture(args.stack)
-    _say("starting MiniStack ...")
-    server = emulator.start(region=graph.region, auth=not args.no_auth)
-    stoppers: list[Callable[[], None]] = [lambda: server.stop()]
+    kept = _claim_kept_state(args.stack) if args.persist else None
+    stoppers: list[Callable[[], None]] = [lambda: state.unlock(kept)] if kept else []
     try:
+        _say("starting MiniStack ...")
+        server = emulator.start(region=graph.region, auth=not args.no_auth, state_dir=kept)
+        stoppers.append(lambda: _stop_emulator(server, kept))
         layer.wait()
         _say(f"creating {sum(1 for r in graph.resources if r.custom)} resources on MiniStack ...")
-        deployment = deploy(graph, server)
+        deployment = deploy(graph, server, adopters=state.ADOPTERS if kept else None)
+        if deployment.adopted:
+            _say(f"kept from the last run: {len(deployment.adopted)} resources with their data (tables, user pool)")
         users = Users.of(deployment)
         users.create_demo_users()
         groups = log_groups(deployment)
@@ -151,7 +162,9 @@ def up(args: argparse.Namespace) -> None:
         stoppers.append(front.stop)
         metrics = QueueMetrics(deployment).start()
         stoppers.append(metrics.stop)
-        if args.seed:
+        if args.seed and deployment.adopted and _has_products(front.url):
+            _say("not seeding: the kept catalogue has products (`python -m localcloud reset` empties it)")
+        elif args.seed:
             _seed(front.url, users)
         # Following starts before `ready`: a request sent the moment it prints has its invocation's records read.
         follower = LogFollower(deployment.client("logs"), groups, _say, sink=printer.records).start()
@@ -166,6 +179,34 @@ def up(args: argparse.Namespace) -> None:
     finally:
         for stop in reversed(stoppers):
             stop()
+
+
+def _claim_kept_state(stack: str) -> Path:
+    """The stack's state folder, locked for this run, holding only the data services' files (localcloud.state)."""
+    folder = state.state_dir(stack)
+    state.lock(folder)
+    state.prune(folder)
+    where = folder.relative_to(PROJECT_DIR) if folder.is_relative_to(PROJECT_DIR) else folder
+    if state.has_data(folder):
+        _say(f"--persist: restoring the data kept in {where}/ (`python -m localcloud reset` deletes it)")
+    else:
+        _say(f"--persist: no data kept yet; it is saved to {where}/ when this run stops")
+    return folder
+
+
+def _stop_emulator(server: emulator.Emulator, kept: Path | None) -> None:
+    if kept is None:
+        server.stop()
+        return
+    # MiniStack writes its state while it shuts down: give it time before the SIGKILL that would lose it.
+    server.stop(timeout=60)
+    state.prune(kept)  # what it saved of the other services (and the functions' code blobs) is rebuilt next start
+    _say(f"data saved to {kept.relative_to(PROJECT_DIR) if kept.is_relative_to(PROJECT_DIR) else kept}/")
+
+
+def _has_products(url: str) -> bool:
+    response = requests.get(f"{url}/product", params={"limit": 1}, timeout=30)
+    return response.status_code == 200 and bool(response.json().get("items"))
 
 
 class _LayerBuild:
@@ -296,6 +337,11 @@ def event_entry(event: Any, bus: str) -> dict[str, Any]:
     }
 
 
+def reset(args: argparse.Namespace) -> None:
+    folder = state.state_dir(args.stack)
+    _say(f"deleted {folder}" if state.reset(folder) else f"nothing kept for stack {args.stack} ({folder})")
+
+
 def send_event(args: argparse.Namespace) -> None:
     outputs = running_outputs(_port(args.port))
     entry = event_entry(_read_json(args.file), str(outputs["event_bus"]))
@@ -331,13 +377,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
     try:
-        commands = {"outputs": outputs, "token": token, "send-event": send_event, "invoke": invoke}
+        commands = {"outputs": outputs, "token": token, "send-event": send_event, "invoke": invoke, "reset": reset}
         commands.get(args.command, up)(args)
     except _StopRequestedError:
         _say("stopped")
         return 0
     except Exception as error:  # a failure is one line for the user, whatever failed
-        expected = isinstance(error, emulator.EmulatorError | DeployError | ValueError | NotRunningError | SignInError)
+        expected = isinstance(
+            error,
+            emulator.EmulatorError | DeployError | ValueError | NotRunningError | SignInError | state.StateInUseError,
+        )
         kind = "" if expected else f"{type(error).__name__}: "
         print(f"localcloud: {kind}{' '.join(str(error).split())}", file=sys.stderr, flush=True)
         return 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,7 +27,10 @@ from botocore.config import Config
 
 from localcloud.emulator import FAKE_CREDENTIALS
 from localcloud.graph import ACCOUNT_ID, PROJECT_DIR, Graph, Resource
-from localcloud.resources import CREATORS, Context
+from localcloud.resources import CREATORS, Context, Outputs
+
+# Finds a resource the emulator already holds: its outputs, or None to create it (localcloud.state.ADOPTERS).
+Adopter = Callable[[Context, Resource, Mapping[str, Any]], Outputs | None]
 
 _NO_CLOUD_FORM = ("pulumi:providers:",)  # provider resources configure the engine, not the account
 _SHORT = 8  # mock values shorter than this ("1", "live") are replaced only where they are the whole string
@@ -63,6 +66,7 @@ class Deployment:
     outputs: dict[str, dict[str, Any]]  # URN -> outputs, the emulator's values over the mock's
     substitutions: dict[str, str]  # mock value -> emulator value
     seconds: float
+    adopted: list[str] = field(default_factory=list)  # URNs found on the emulator (kept state), not created
     _resources: dict[str, Resource] = field(default_factory=dict, repr=False)
 
     @property
@@ -236,8 +240,18 @@ def _topological(graph: Graph, edges: Mapping[str, set[str]]) -> list[Resource]:
     return order
 
 
-def deploy(graph: Graph, emulator: _Endpoint | str, *, project_dir: Path = PROJECT_DIR) -> Deployment:
-    """Create every custom resource of `graph` on the emulator and return what it assigned."""
+def deploy(
+    graph: Graph,
+    emulator: _Endpoint | str,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    adopters: Mapping[str, Adopter] | None = None,
+) -> Deployment:
+    """Create every custom resource of `graph` on the emulator and return what it assigned.
+
+    `adopters` (type -> function, see localcloud.state) find a resource the emulator already holds, restored from
+    a previous run: what one finds is used as it is, and only what none finds is created.
+    """
     started = time.perf_counter()
     endpoint = emulator if isinstance(emulator, str) else emulator.endpoint
     steps = plan(graph)
@@ -246,10 +260,14 @@ def deploy(graph: Graph, emulator: _Endpoint | str, *, project_dir: Path = PROJE
     subs = _Substitutions()
     for resource in steps:
         inputs = subs.apply(resource.inputs)
+        adopter = (adopters or {}).get(resource.type)
         try:
-            real = CREATORS[resource.type](ctx, resource, inputs)
+            found = adopter(ctx, resource, inputs) if adopter else None
+            real = found if found is not None else CREATORS[resource.type](ctx, resource, inputs)
         except Exception as error:
-            raise DeployError(f"creating {resource.urn} failed: {error}") from error
+            raise DeployError(f"{'adopting' if adopter else 'creating'} {resource.urn} failed: {error}") from error
+        if found is not None:
+            deployment.adopted.append(resource.urn)
         for key, value in real.items():
             mock = resource.id if key == "id" else resource.outputs.get(key)
             if isinstance(mock, str) and isinstance(value, str):

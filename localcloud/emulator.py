@@ -107,8 +107,13 @@ def start(
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
     ready_timeout: float = 30.0,
+    state_dir: Path | None = None,
 ) -> Emulator:
-    """Start MiniStack (patched, see ministack_patches) on 127.0.0.1; return once it answers its health check."""
+    """Start MiniStack (patched, see ministack_patches) on 127.0.0.1; return once it answers its health check.
+
+    With `state_dir`, MiniStack loads what that folder holds and saves its state there when stopped (see
+    localcloud.state); without it, everything is in memory and goes with the scratch folder.
+    """
     port = port or free_port()
     if not port_is_free(port):
         raise EmulatorError(f"port {port} on {HOST} is already in use")
@@ -137,7 +142,8 @@ def start(
         "TMPDIR": str(scratch / "tmp"),
         # Where MiniStack keeps Cognito's signing keys: one shared, two per user pool, written when a pool first
         # signs and deleted only with the pool, so the default /tmp/ministack-state gained two per run, for good.
-        "STATE_DIR": str(scratch / "state"),
+        "STATE_DIR": str(state_dir or scratch / "state"),
+        "PERSIST_STATE": "1" if state_dir else "0",
         **(extra_env or {}),
     }
     # The child gets its own copy of the log's descriptor; ours is closed at once (one per start, never leaked).
