@@ -1,4 +1,4 @@
-"""Product routes (DESIGN §3) against MiniStack."""
+"""Product routes (README, The API: the catalogue under /product) against MiniStack."""
 
 from __future__ import annotations
 
@@ -90,28 +90,40 @@ def test_delete_is_204_then_404(call):
     assert call("GET", f"/product/{product['id']}").status == 404
 
 
-@pytest.mark.parametrize("path", ["/product/has space", "/product/" + "x" * 65, "/product/a%2Fb"])
+@pytest.mark.parametrize(
+    "path",
+    ["/product/has space", "/product/" + "x" * 65, "/product/a%2Fb", "/product/%00", "/product/caf%C3%A9"],
+    ids=["space", "65 characters", "encoded slash", "NUL", "non-ASCII"],
+)
 def test_a_malformed_id_is_400(call, path):
+    # Given an id no product can have (ids are 1-64 of A-Z a-z 0-9 . _ -), When it is asked for
     reply = call("GET", path)
-    assert reply.status in (400, 404), f"GET {path}: {reply}"
-    assert set(reply.json) >= {"error", "message"}
+    # Then it is a malformed request, 400 in the API's error shape: not a 404 that would say "no such product"
+    assert reply.status == 400, f"GET {path}: {reply}"
+    assert reply.json["error"] == "BAD_REQUEST" and reply.json["message"], f"GET {path}: {reply}"
 
 
-def test_listing_by_category_queries_the_index_and_reads_only_that_category(call, stack, services):
+def test_listing_by_category_queries_the_index_and_reads_only_that_category(call, services, monkeypatch):
     # Given a category with 7 products among 20 others
     category = unique("cat")
     ours = {call("POST", "/product", product_body(category=category)).json["id"] for _ in range(7)}
     for _ in range(20):
         call("POST", "/product", product_body(category=unique("other")))
-    # When the table is read as the handler reads it (a Query on the category index)
-    result = stack.table("product").query(
-        IndexName=services.product.CATEGORY_INDEX,
-        KeyConditionExpression="category = :c",
-        ExpressionAttributeValues={":c": category},
-    )
-    # Then only matching items are read
-    assert result["ScannedCount"] == result["Count"] == 7, f"Query {stack.names['product']} category-index: {result}"
-    # And paging 3 at a time visits each of them exactly once
+    # And a record of every read the product handler makes on its table
+    table = services.product.table
+    reads: list[tuple[str, dict, dict]] = []
+
+    def recording(operation, read):
+        def _read(**params):
+            result = read(**params)
+            reads.append((operation, params, result))
+            return result
+
+        return _read
+
+    monkeypatch.setattr(table, "query", recording("Query", table.query))
+    monkeypatch.setattr(table, "scan", recording("Scan", table.scan))
+    # When the category is listed 3 at a time, page after page
     seen: list[str] = []
     cursor = None
     for _ in range(10):
@@ -123,7 +135,14 @@ def test_listing_by_category_queries_the_index_and_reads_only_that_category(call
         cursor = reply.json["nextCursor"]
         if cursor is None:
             break
+    # Then each product of the category was listed exactly once
     assert sorted(seen) == sorted(ours), f"pages of category {category}"
+    # And the handler only queried the category index: no Scan, and no item of another category read
+    assert reads and {operation for operation, _, _ in reads} == {"Query"}, f"reads of {table.name}: {reads}"
+    for _, params, result in reads:
+        assert params["IndexName"] == "category-index", f"Query on {table.name}: {params}"
+        assert result["ScannedCount"] == result["Count"], f"Query on {table.name} read other items: {result}"
+    assert sum(result["Count"] for _, _, result in reads) == len(ours), f"items read from {table.name}: {reads}"
 
 
 def test_paging_the_whole_catalogue_visits_every_product_once(call):
