@@ -10,27 +10,54 @@ STRESS_TIMEOUT ?= 3600
 
 .PHONY: help dev test test-fast test-stress lint bench bench-smoke schemas clean
 
-# uv installs the same pins as pip, several times faster; it comes from PyPI at this version, into the venv itself
-# (nothing outside the project is needed). Where it cannot be installed, pip does the install.
+# uv installs the same pins as pip, several times faster, from its cache once warm. It comes from PyPI at this
+# version, fetched once per machine into UV_HOME (a user cache, like uv's own and pip's) by the system's pip, so a
+# fresh clone creates .venv without pip (ensurepip alone took 30 s on a loaded 2-core machine) and copies uv in.
+# Where it cannot be had, the venv gets pip and pip does the install.
 UV_VERSION ?= 0.13.8
+UV_HOME    ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ecommerce-uv/$(UV_VERSION)
+# `make dev` installs only what the local cloud runs (requirements-local.txt); the test tools come with the first
+# target that needs them (requirements-dev.txt: make test, lint, ...).
+LOCAL_STAMP := $(VENV)/.installed-local
+# Progress lines: seconds since the step began, so a slow first run says where it spends them.
+STEP = t0=$$(date +%s); step() { echo "make: [$$(( $$(date +%s) - t0 )) s] $$*"; }
 
-$(STAMP): requirements.txt requirements-layer.txt requirements-dev.txt
-	@echo "creating $(VENV) and installing requirements-dev.txt (once; make clean starts over)"
-	$(PYTHON) -m venv $(VENV)
-	@echo "building the functions' dependency layers meanwhile (log: $(VENV)/prebuild.log)"
-	@$(BIN)/python -m localcloud.prebuild --stack $(STACK) >$(VENV)/prebuild.log 2>&1 & prebuild=$$!; \
-	if $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); then \
-		echo "installing with uv $(UV_VERSION)"; \
-		$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt; \
+$(LOCAL_STAMP): requirements.txt requirements-layer.txt requirements-local.txt
+	@$(STEP); \
+	step "creating $(VENV) and installing requirements-local.txt (once; make clean starts over)"; \
+	$(PYTHON) -m venv --without-pip $(VENV) || exit 1; \
+	if [ ! -x $(UV_HOME)/bin/uv ] && $(PYTHON) -m pip --version >/dev/null 2>&1; then \
+		step "fetching uv $(UV_VERSION) from PyPI into $(UV_HOME) (once per machine)"; \
+		partial=$(UV_HOME).partial-$$$$; \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $$partial uv==$(UV_VERSION) \
+			&& { mv -T $$partial $(UV_HOME) 2>/dev/null || true; }; rm -rf $$partial; \
+	fi; \
+	if [ -x $(UV_HOME)/bin/uv ] && cp $(UV_HOME)/bin/uv $(BIN)/uv; then \
+		$(BIN)/uv pip install --quiet --python $(BIN)/python "$$(grep -o '^pip==[^ ]*' requirements-local.txt)" || exit 1; \
+		step "building the functions' dependency layers in the background (log: $(VENV)/prebuild.log)"; \
+		$(BIN)/python -m localcloud.prebuild --stack $(STACK) >$(VENV)/prebuild.log 2>&1 & prebuild=$$!; \
+		step "installing requirements-local.txt with uv $(UV_VERSION)"; \
+		$(BIN)/uv pip install --python $(BIN)/python -r requirements-local.txt; \
 	else \
-		echo "uv $(UV_VERSION) unavailable: installing with pip (a minute or two)"; \
-		$(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --progress-bar on -r requirements-dev.txt; \
+		step "uv $(UV_VERSION) unavailable: installing with pip (a minute or two)"; \
+		$(BIN)/python -m ensurepip --upgrade >/dev/null || exit 1; \
+		$(BIN)/python -m localcloud.prebuild --stack $(STACK) >$(VENV)/prebuild.log 2>&1 & prebuild=$$!; \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-local.txt; \
 	fi; status=$$?; \
+	step "waiting for the layers"; \
 	wait $$prebuild || echo "prebuilding the layers failed (see $(VENV)/prebuild.log); they are built when needed"; \
+	sed 's/^/make:   /' $(VENV)/prebuild.log; \
+	step "done"; \
 	exit $$status
-	touch $(STAMP)
+	@touch $(LOCAL_STAMP)
 
-dev: $(STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT)
+$(STAMP): $(LOCAL_STAMP) requirements-dev.txt
+	@$(STEP); step "installing the test tools (requirements-dev.txt)"; \
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt; \
+	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt; fi && step "done"
+	@touch $(STAMP)
+
+dev: $(LOCAL_STAMP)  ## run the whole stack on MiniStack at http://127.0.0.1:$(PORT) (ARGS=--persist keeps its data)
 	PORT=$(PORT) $(BIN)/python -m localcloud up --stack $(STACK) --port $(PORT) $(ARGS)
 
 test: lint  ## lint, then every test suite: unit, infra graph, handlers, e2e, reliability, bench smoke

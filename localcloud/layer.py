@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.layer_build import build, host_target
+from components.layer_build import host_target
+from localcloud.prebuild import obtain
 
 
 def layer_path() -> Path:
-    """The host build's zip under build/layers/, built on first use (that needs PyPI), then cached."""
-    return build(host_target())
+    """The host build's zip under build/layers/: built on first use (that needs PyPI) unless the user's cache of
+    layers has it from another clone (localcloud.prebuild), then cached."""
+    return obtain(host_target())[0]
 
 
 def layer_zip() -> bytes:

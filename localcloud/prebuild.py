@@ -5,19 +5,66 @@ runtime and architecture) and the one the local cloud publishes (built for this 
 in the background while it installs the virtualenv's requirements, so the two waits overlap. Only the standard
 library and components.layer_build are imported: it runs before the requirements are installed. A failure only
 means `up` builds them itself (and reports why).
+
+A build takes a minute or more (pip downloads every wheel: its HTTP cache does not help on every network), and a
+fresh clone has no build/layers/. So each built archive is also kept in the user's cache (SHARED, outside the
+project, like pip's and uv's caches) and a later clone copies it instead of building: an archive's name holds the
+hash of everything its bytes depend on (pins, target, builder), so a copy is exactly what a build would give.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
+import time
 from pathlib import Path
 
-from components.layer_build import Target, build, host_target, lambda_target
+from components.layer_build import Target, archive_path, build, host_target, lambda_target
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# LOCALCLOUD_LAYER_CACHE moves it (or turns it off: an empty value); XDG_CACHE_HOME is where user caches go.
+SHARED = Path(
+    os.environ.get(
+        "LOCALCLOUD_LAYER_CACHE", Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecommerce-layers"
+    )
+)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy whole-or-nothing: a concurrent reader (another clone, `up`) never sees half an archive."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, partial)
+        os.chmod(partial, 0o644)  # as a build writes it (mkstemp makes it private)
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+
+
+def obtain(target: Target, shared: Path = SHARED) -> tuple[Path, str]:
+    """The target's archive under build/layers/, and how it came: already there, copied from `shared`, or built."""
+    path = archive_path(target)
+    kept = shared / path.name if str(shared) not in ("", ".") else None
+    if path.is_file():
+        how = "cached"
+    elif kept is not None and kept.is_file():
+        _copy(kept, path)
+        return path, f"copied from {shared}"
+    else:
+        path, how = build(target), "built"
+    if kept is not None and not kept.is_file():
+        try:
+            _copy(path, kept)
+        except OSError as error:  # a read-only home only costs the next clone a build
+            print(f"layer {target.name}: not kept in {shared}: {error}", file=sys.stderr)
+    return path, how
 
 
 def _setting(stack: str, key: str, default: str) -> str:
@@ -38,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
 
     def one(target: Target) -> None:
+        started = time.monotonic()
         try:
-            print(f"layer {target.name}: {build(target)}", flush=True)
+            path, how = obtain(target)
+            print(f"layer {target.name}: {how} in {time.monotonic() - started:.1f} s: {path}", flush=True)
         except Exception as error:
             failures.append(f"layer {target.name}: {error}")
 
