@@ -22,10 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from localcloud.deploy import Deployment
 from localcloud.logs import render
+from localcloud.periodic import Periodic
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _HOLD_S = 2.0  # how long a request line waits for the invocation that served it
@@ -100,7 +101,7 @@ def level_of(message: str) -> int:
     return _LEVELS["INFO"]
 
 
-class Console:
+class Console(Periodic):
     """Thread-safe printer joining the front's requests with the invocations the log follower reads."""
 
     def __init__(
@@ -110,6 +111,7 @@ class Console:
         routes: Iterable[tuple[str, str, str]] = (),
         verbosity: int = NORMAL,
     ) -> None:
+        super().__init__("console", 0.25)
         self.say = say
         self.verbosity = verbosity
         self._width = max([len(n) for n in names] + [len("reload"), len("http")])
@@ -120,16 +122,12 @@ class Console:
         self._pending: list[_Request] = []
         self._ended: list[_Invocation] = []
         self._streams: dict[tuple[str, str], tuple[str, float]] = {}  # -> (request id, START time)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="console", daemon=True)
 
-    def start(self) -> Console:
-        self._thread.start()
-        return self
+    def tick(self) -> None:
+        self.flush()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        super().stop()
         self.flush(everything=True)
 
     def line(self, name: str, text: str, request_id: str = "") -> None:
@@ -222,10 +220,6 @@ class Console:
             for invocation in unclaimed:  # not a request's: a queue's batch (ordering), a direct invoke
                 self.line(invocation.function, f"done in {invocation.duration}", invocation.request_id)
 
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            self.flush()
-
 
 def _served(request: _Request, invocation: _Invocation) -> bool:
     # MiniStack stamps an invocation's records when it stores them, at its end, which may come a moment after
@@ -236,14 +230,14 @@ def _served(request: _Request, invocation: _Invocation) -> bool:
     )
 
 
-class QueueWatch:
+class QueueWatch(Periodic):
     """Prints a WARNING line when messages land in a dead-letter queue and when an alarm changes state."""
 
     def __init__(self, deployment: Deployment, console: Console, interval: float = 1.0) -> None:
+        super().__init__("queue-watch", interval)
         self.sqs = deployment.client("sqs")
         self.cloudwatch = deployment.client("cloudwatch")
         self.console = console
-        self.interval = interval
         queues = {
             str(deployment.outputs[q.urn]["arn"]): deployment.outputs[q.urn]
             for q in deployment.resources("aws:sqs/queue:Queue")
@@ -265,17 +259,16 @@ class QueueWatch:
         ]
         self._depths: dict[str, int] = {}
         self._states: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="queue-watch", daemon=True)
 
-    def start(self) -> QueueWatch:
+    def start(self) -> Self:
         self.sample(announce=False)
-        self._thread.start()
-        return self
+        return super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def tick(self) -> None:
+        self.sample()
+
+    def failed(self, error: Exception) -> None:
+        pass  # the emulator is busy: the next tick samples again
 
     def sample(self, announce: bool = True) -> None:
         for name, url in self.dlqs.items():
@@ -295,11 +288,3 @@ class QueueWatch:
                 reason = alarm.get("StateReason", "")
                 self.console.line("alarm", f"{level} {name} {was} -> {state}: {reason}")
             self._states[name] = state
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sample()
-            except Exception:  # the emulator is stopping, or busy: the next tick samples again
-                if self._stop.is_set():
-                    return

@@ -8,13 +8,13 @@ dropped, REPORT becomes a short duration line, and JSON records become `LEVEL me
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from localcloud.deploy import Deployment
+from localcloud.periodic import Periodic
 
 # Keys every Powertools record carries; printing them on each line would hide the ones that matter.
 _STANDARD_KEYS = {
@@ -99,7 +99,7 @@ class _Position:
     token: str  # GetLogEvents' nextForwardToken: the next read starts after the last record printed
 
 
-class LogFollower:
+class LogFollower(Periodic):
     """A daemon thread printing, every `interval` s, the records written to the log groups since it started.
 
     A poll costs what is new, not the history. MiniStack writes each invocation to a stream of its own, and
@@ -122,11 +122,11 @@ class LogFollower:
         With a `sink`, each stream's new records go to `sink(name, stream, events)` raw (framing included, in
         the stream's order; streams by their first new record) instead of one `emit` line per record.
         """
+        super().__init__("logs", interval)
         self.client = client
         self.sink = sink
         self.groups = dict(groups)
         self.emit = emit
-        self.interval = interval
         started = _now_ms()
         # A stream first seen is read from this time on: what was written before the follower started is
         # history, and a stream forgotten (see `_poll`) had nothing after it.
@@ -134,16 +134,9 @@ class LogFollower:
         self._polled = dict.fromkeys(self.groups, started)
         self._positions: dict[str, dict[str, _Position]] = {group: {} for group in self.groups}
         self._width = max((len(name) for name in self.groups.values()), default=0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="logs", daemon=True)
 
-    def start(self) -> LogFollower:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def tick(self) -> None:
+        self.poll()
 
     def poll(self) -> None:
         """Print what every group received since the previous poll, one line per record, in time order."""
@@ -155,10 +148,6 @@ class LogFollower:
                     return
                 if "ResourceNotFound" not in repr(error):
                     self.emit(f"{'logs':<{self._width}} | cannot read {group}: {error}")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.poll()
 
     def _poll(self, group: str, name: str) -> None:
         began = _now_ms()

@@ -12,10 +12,10 @@ are set to the state their own queue gives them; this is the one place that work
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from localcloud.deploy import Deployment
+from localcloud.periodic import Periodic
 
 _BREACHES = {
     "GreaterThanThreshold": lambda value, threshold: value > threshold,
@@ -41,13 +41,13 @@ class _Watched:
     comparison: str
 
 
-class QueueMetrics:
+class QueueMetrics(Periodic):
     """Samples the queues named by AWS/SQS alarms of the graph; `publish()` once, or `start()` a thread."""
 
     def __init__(self, deployment: Deployment, interval: float = 2.0) -> None:
+        super().__init__("queue-metrics", interval)
         self.cloudwatch = deployment.client("cloudwatch")
         self.sqs = deployment.client("sqs")
-        self.interval = interval
         queue_urls = {
             str(deployment.outputs[q.urn]["name"]): str(deployment.outputs[q.urn]["url"])
             for q in deployment.resources("aws:sqs/queue:Queue")
@@ -68,8 +68,6 @@ class QueueMetrics:
                         comparison=str(outputs.get("comparisonOperator")),
                     )
                 )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="queue-metrics", daemon=True)
 
     def publish(self) -> None:
         values = {}
@@ -105,18 +103,8 @@ class QueueMetrics:
                     StateReason=f"{w.metric} of {w.queue} is {value:g} ({w.comparison} {w.threshold:g}: {breaching})",
                 )
 
-    def start(self) -> QueueMetrics:
-        self._thread.start()
-        return self
+    def tick(self) -> None:
+        self.publish()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.publish()
-            except Exception:  # the emulator is stopping, or busy: the next tick samples again
-                if self._stop.is_set():
-                    return
+    def failed(self, error: Exception) -> None:
+        pass  # the emulator is busy: the next tick samples again

@@ -11,7 +11,6 @@ __main__.py, Pulumi.*.yaml) is not applied: the console says a restart is needed
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,20 +18,21 @@ from typing import Any
 
 from localcloud import archive
 from localcloud.deploy import Deployment
+from localcloud.periodic import Periodic
 
 _SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
-class Reloader:
+class Reloader(Periodic):
     """Polls the project's files every `interval` s; `say(line)` reports what it did."""
 
     def __init__(
         self, deployment: Deployment, project_dir: Path, say: Callable[[str], None], interval: float = 0.3
     ) -> None:
+        super().__init__("reload", interval)
         self.deployment = deployment
         self.project_dir = project_dir
         self.say = say
-        self.interval = interval
         self.lambda_ = deployment.client("lambda")
         self.functions: list[tuple[str, str, Any]] = []  # (short name, function name, declared code archive)
         for fn in deployment.resources("aws:lambda/function:Function"):
@@ -45,16 +45,13 @@ class Reloader:
             self.aliases.setdefault(parts[6], []).append(parts[7])
         self._packages = {name: self._digest(code) for _, name, code in self.functions}
         self._seen = self._snapshot()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="reload", daemon=True)
 
-    def start(self) -> Reloader:
-        self._thread.start()
-        return self
+    def tick(self) -> None:
+        self.check()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def failed(self, error: Exception) -> None:
+        # The emulator refused the update: say so, keep watching.
+        self.say(f"ERROR reload failed: {' '.join(str(error).split())}")
 
     def _digest(self, code: Any) -> str:
         return hashlib.sha256(archive.zip_bytes(code, self.project_dir)).hexdigest()
@@ -114,12 +111,3 @@ class Reloader:
             self.say(f"{what} changed: reloaded {', '.join(updated)} in {took:.1f} s")
         else:
             self.say(f"{what} changed: no function's package differs")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception as error:  # the emulator is stopping, or refused the update: say so, keep watching
-                if self._stop.is_set():
-                    return
-                self.say(f"ERROR reload failed: {' '.join(str(error).split())}")
