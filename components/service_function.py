@@ -40,8 +40,9 @@ class ServiceFunctionArgs:
 class ServiceFunction(pulumi.ComponentResource):
     """Role, inline least-privilege policy, log group, function, published version and `live` alias.
 
-    Everything that invokes the function (API integrations, permissions, the SQS event source)
-    targets the alias, so provisioned concurrency (configured on the alias) serves real traffic.
+    Everything that invokes the function (API integrations, permissions, the SQS event source) targets the alias,
+    so what the function's `coldStart` asks for serves real traffic: provisioned concurrency is configured on the
+    alias; SnapStart snapshots each published version, the one the alias points at.
     """
 
     log_group: aws.cloudwatch.LogGroup
@@ -92,7 +93,7 @@ class ServiceFunction(pulumi.ComponentResource):
             opts=child,
         )
         self.provisioned_concurrency = None
-        if fn_settings.provisioned_concurrency:
+        if fn_settings.cold_start == "provisioned":
             self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(
                 f"{name}-provisioned",
                 function_name=self.function.name,
@@ -164,6 +165,9 @@ class ServiceFunction(pulumi.ComponentResource):
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
             # A new version on every code or configuration change, which the alias then points at.
             publish=True,
+            # Lambda initialises each published version once and new environments resume from its snapshot. Never
+            # with provisioned concurrency (the settings refuse the pair): a version is one or the other.
+            snap_start={"apply_on": "PublishedVersions"} if fn_settings.cold_start == "snapstart" else None,
             tags=s.tags(service),
             # The policy must exist before the first invocation, or the first requests fail with AccessDenied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),

@@ -1,50 +1,52 @@
-"""Every `ecommerce:` stack setting, read once and validated before any resource is declared.
+"""Every `ecommerce:` stack setting, declared once as a field of `Settings` and validated before any resource is
+declared.
 
-A bad value stops the program with the key, the value and what is allowed, so a typo in
-`Pulumi.<stack>.yaml` never turns into a half-applied deployment.
+A field's alias is its key (`ecommerce:<alias>`); its type, bounds and choices are what is allowed. The sizes of the
+functions are one model, `FunctionSettings`: stack-wide as `ecommerce:lambda<Field>`, per function as
+`ecommerce:functions.<service>.<field>`. A bad value stops the program with the key, the value and what is allowed,
+so a typo in `Pulumi.<stack>.yaml` never turns into a half-applied deployment.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final, Literal, get_args
 
 import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 NAMESPACE: Final = "ecommerce"
-SERVICES: Final = ("product", "basket", "ordering")
-
+Service = Literal["product", "basket", "ordering"]
+SERVICES: Final = get_args(Service)
+# none: cold starts initialise from scratch. provisioned: `provisionedConcurrency` environments kept initialised on
+# the `live` alias, billed while idle. snapstart: each published version is initialised once and its snapshot
+# cached; new environments resume from it (billed for the cache and per restore).
+ColdStart = Literal["none", "provisioned", "snapstart"]
+Runtime = Literal["python3.12", "python3.13"]
+RUNTIMES: Final = get_args(Runtime)
+# Lambda SnapStart takes Python 3.12 and later: checked again should RUNTIMES ever admit an older one.
+SNAPSTART_RUNTIMES: Final = ("python3.12", "python3.13")
 # CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS: Final = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-ARCHITECTURES: Final = ("arm64", "x86_64")
-RUNTIMES: Final = ("python3.12", "python3.13")
-LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+RetentionDays = Literal[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+]  # fmt: skip
+LOG_RETENTION_DAYS: Final = get_args(RetentionDays)
 
 # AWS limits (Lambda, SQS, API Gateway quotas at their defaults).
 MEMORY_MB: Final = (128, 10240)
@@ -58,9 +60,12 @@ THROTTLE_BURST: Final = (1, 5000)
 MIN_CONSUMER_CONCURRENCY: Final = 2  # the SQS event source's `maximum_concurrency` cannot be lower
 MAX_PHYSICAL_NAME: Final = 64  # IAM role and Lambda function names; the tightest limit we derive names for
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _STACK = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ORIGINS = "a list of origins: ['*'] or scheme://host[:port] values such as 'https://shop.example.com'"
+# Keys a stack file may still carry from an earlier version, and what replaced them.
+_REMOVED_KEYS: Final = {
+    "powertoolsLayerVersion": "the program builds the functions' layer from requirements-layer.txt",
+}
 
 
 class SettingsError(ValueError):
@@ -71,47 +76,123 @@ class SettingsError(ValueError):
         super().__init__(f"invalid stack setting {key} = {value!r}: {allowed}")
 
 
-@dataclass(frozen=True)
-class FunctionSettings:
-    """Size and concurrency of one service's function."""
-
-    memory_mb: int
-    timeout_seconds: int
-    reserved_concurrency: int | None
-    provisioned_concurrency: int | None
+# --- how config text becomes values: the engine hands every value over as a string, structured ones as JSON ---
 
 
-@dataclass(frozen=True)
-class Settings:
-    project: str
-    stack: str
-    region: str
-    architecture: str
-    runtime: str
-    log_retention_days: int
-    log_level: str
-    point_in_time_recovery: bool
-    deletion_protection: bool
-    api_throttle_rate_limit: float
-    api_throttle_burst_limit: int
-    ordering_batch_size: int
-    max_receive_count: int
-    tracing: bool
-    event_archive_retention_days: int
-    cors_allow_origins: tuple[str, ...]
-    alarm_email: str | None
-    password_sign_in: bool
-    functions: Mapping[str, FunctionSettings]
+def _parsed(kind: Callable[[str], Any]) -> BeforeValidator:
+    def parse(value: Any) -> Any:
+        try:
+            return kind(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            return value  # left to the type's own check, which reports it against the field
+
+    return BeforeValidator(parse)
+
+
+def _flag(value: Any) -> Any:
+    # Only true and false: "yes", "on" or 1 are refused rather than guessed.
+    text = value.strip().lower() if isinstance(value, str) else None
+    return text == "true" if text in ("true", "false") else value
+
+
+def _structured(value: Any) -> Any:
+    try:
+        return json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        return value
+
+
+def _blank_is_unset(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    if "*" in origins and origins != ("*",):
+        raise ValueError("'*' stands alone")
+    return origins
+
+
+Int = Annotated[int, _parsed(int), Strict()]
+Number = Annotated[float, _parsed(float), Strict()]
+Flag = Annotated[bool, BeforeValidator(_flag), Strict()]
+OptionalInt = Annotated[Int | None, BeforeValidator(_blank_is_unset)]
+Origin = Annotated[str, Strict(), StringConstraints(pattern=r"^(\*|https?://[A-Za-z0-9.-]+(:\d{1,5})?)$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+def _within(bounds: tuple[float, float], default: Any = None, **kwargs: Any) -> Any:
+    low, high = bounds
+    return Field(default, ge=low, le=high, **kwargs)
+
+
+class _Model(BaseModel):
+    # Keys are camelCase aliases; nothing but the declared keys is accepted.
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel)
+
+
+class FunctionSettings(_Model):
+    """Size, concurrency and cold-start choice of one function (resolved: a function's own value over the stack's)."""
+
+    memory_mb: Int = _within(MEMORY_MB, 256)
+    timeout_seconds: Int = _within(TIMEOUT_SECONDS, 10)
+    reserved_concurrency: OptionalInt = _within(CONCURRENCY)
+    # How many environments `provisioned` keeps initialised; set without `coldStart`, it means `provisioned`.
+    provisioned_concurrency: OptionalInt = _within(CONCURRENCY)
+    cold_start: ColdStart | None = None
+
+    @classmethod
+    def stack_wide_key(cls, field: str) -> str:
+        """`memory_mb` -> `lambdaMemoryMb`: the stack-wide key of a function field."""
+        alias = to_camel(field)
+        return f"lambda{alias[0].upper()}{alias[1:]}"
+
+
+class Settings(_Model):
+    project: str = Field(alias="pulumi:project")
+    stack: str = Field(alias="pulumi:stack")
+    region: str = Field(alias="aws:region")
+
+    architecture: Literal["arm64", "x86_64"] = Field("arm64", alias="lambdaArchitecture")
+    runtime: Runtime = Field("python3.12", alias="lambdaRuntime")
+    stack_wide: FunctionSettings = Field(default_factory=FunctionSettings, alias="lambda<Field>")
+    functions: Annotated[dict[Service, FunctionSettings], BeforeValidator(_structured)] = Field(
+        default_factory=dict,
+        description=f"a mapping whose keys are among {', '.join(SERVICES)}, each a mapping of "
+        f"{', '.join(to_camel(f) for f in FunctionSettings.model_fields)}",
+    )
+    log_retention_days: Annotated[RetentionDays, _parsed(int)] = 7
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    point_in_time_recovery: Flag = False
+    deletion_protection: Flag = False
+    api_throttle_rate_limit: Number = _within(THROTTLE_RATE, 50.0, allow_inf_nan=False)
+    api_throttle_burst_limit: Int = _within(THROTTLE_BURST, 100)
+    ordering_batch_size: Int = _within(SQS_BATCH_SIZE, 10)
+    max_receive_count: Int = _within(MAX_RECEIVE_COUNT, 3)
+    tracing: Flag = False
+    event_archive_retention_days: Int = _within(EVENT_ARCHIVE_RETENTION_DAYS, 7)
+    cors_allow_origins: Annotated[tuple[Origin, ...], BeforeValidator(_structured), AfterValidator(_origins)] = Field(
+        ("*",), min_length=1, description=_ORIGINS
+    )
+    alarm_email: Annotated[Email | None, BeforeValidator(_blank_is_unset)] = Field(
+        None, description="an e-mail address, or unset for no subscription"
+    )
+    password_sign_in: Flag = False
+
+    _functions: dict[str, FunctionSettings] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def config_keys(cls) -> tuple[str, ...]:
+        """Every `ecommerce:` key the program reads: the fields' aliases, the stack-wide function keys, and the keys
+        of earlier versions (refused with what replaced them)."""
+        own = [f.alias for f in cls.model_fields.values() if f.alias and not re.search(r"[:<]", f.alias)]
+        stack_wide = [FunctionSettings.stack_wide_key(name) for name in FunctionSettings.model_fields]
+        return (*own, *stack_wide, *_REMOVED_KEYS)
 
     @classmethod
     def load(cls) -> Settings:
         """Read the current stack's configuration (`pulumi.Config`) and validate all of it."""
         config = pulumi.Config(NAMESPACE)
-        raw: dict[str, Any] = {}
-        for key in (*_KEYS, *_REMOVED_KEYS):
-            value = config.get(key)
-            if value is not None:
-                raw[key] = value
+        raw = {key: value for key in cls.config_keys() if (value := config.get(key)) is not None}
         region = pulumi.Config("aws").get("region")
         if not region:
             raise SettingsError("aws:region", region, "set the stack's region (pulumi config set aws:region ...)")
@@ -120,46 +201,94 @@ class Settings:
     @classmethod
     def parse(cls, raw: Mapping[str, Any], *, project: str, stack: str, region: str) -> Settings:
         """Validate config values given as the engine gives them (strings; JSON for structured values)."""
-        reader = _Reader(raw)
         for key, instead in _REMOVED_KEYS.items():
             if raw.get(key) is not None:
-                raise SettingsError(reader.key(key), raw[key], f"no longer a setting ({instead}); remove it")
+                raise SettingsError(f"{NAMESPACE}:{key}", raw[key], f"no longer a setting ({instead}); remove it")
+        stack_wide = {alias: raw[key] for alias, key in _stack_wide_keys().items() if key in raw}
+        data = {key: value for key, value in raw.items() if key not in _stack_wide_keys().values()}
+        data |= {"pulumi:project": project, "pulumi:stack": stack, "aws:region": region, _STACK_WIDE: stack_wide}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as invalid:
+            raise _settings_error(invalid, raw) from None
+
+    @field_validator("stack")
+    @classmethod
+    def _names_fit(cls, stack: str) -> str:
         if not _STACK.match(stack):
             raise SettingsError("stack", stack, "lower-case letters, digits and '-' (it is part of every name)")
-        longest = f"{project}-{stack}-ordering-fn-role"
+        return stack
+
+    @model_validator(mode="after")
+    def _functions_resolve(self) -> Settings:
+        """Each function's values (its own over the stack's), checked together: the rules that span keys."""
+        longest = self.name("ordering", "fn", "role")
         if len(longest) > MAX_PHYSICAL_NAME:
-            raise SettingsError("stack", stack, f"too long: derived names such as {longest!r} exceed 64 characters")
+            raise SettingsError(
+                "stack", self.stack, f"too long: derived names such as {longest!r} exceed 64 characters"
+            )
+        self._cold_start_of(self.stack_wide, None)  # a contradiction on the stack-wide level fails even if overridden
+        for service in SERVICES:
+            self._functions[service] = self._resolve(service)
+        return self
 
-        memory = reader.integer("lambdaMemoryMb", 256, *MEMORY_MB)
-        timeout = reader.integer("lambdaTimeoutSeconds", 10, *TIMEOUT_SECONDS)
-        reserved = reader.optional_integer("lambdaReservedConcurrency", *CONCURRENCY)
-        provisioned = reader.optional_integer("lambdaProvisionedConcurrency", *CONCURRENCY)
-        stack_wide = FunctionSettings(memory, timeout, reserved, provisioned)
+    def _key(self, service: str, field: str) -> str:
+        """The key a function's value came from, so an error names the one to fix."""
+        own = self.functions.get(service)  # type: ignore[call-overload]
+        return _level_key(service if own is not None and field in own.model_fields_set else None, field)
 
-        architecture = reader.choice("lambdaArchitecture", "arm64", ARCHITECTURES)
-        runtime = reader.choice("lambdaRuntime", "python3.12", RUNTIMES)
-        settings = cls(
-            project=project,
-            stack=stack,
-            region=region,
-            architecture=architecture,
-            runtime=runtime,
-            log_retention_days=int(reader.choice("logRetentionDays", "7", tuple(map(str, LOG_RETENTION_DAYS)))),
-            log_level=reader.choice("logLevel", "INFO", LOG_LEVELS),
-            point_in_time_recovery=reader.boolean("pointInTimeRecovery", False),
-            deletion_protection=reader.boolean("deletionProtection", False),
-            api_throttle_rate_limit=reader.number("apiThrottleRateLimit", 50.0, *THROTTLE_RATE),
-            api_throttle_burst_limit=reader.integer("apiThrottleBurstLimit", 100, *THROTTLE_BURST),
-            ordering_batch_size=reader.integer("orderingBatchSize", 10, *SQS_BATCH_SIZE),
-            max_receive_count=reader.integer("maxReceiveCount", 3, *MAX_RECEIVE_COUNT),
-            tracing=reader.boolean("tracing", False),
-            event_archive_retention_days=reader.integer("eventArchiveRetentionDays", 7, *EVENT_ARCHIVE_RETENTION_DAYS),
-            cors_allow_origins=reader.origins("corsAllowOrigins"),
-            alarm_email=reader.email("alarmEmail"),
-            password_sign_in=reader.boolean("passwordSignIn", False),
-            functions=reader.functions("functions", stack_wide),
-        )
-        return settings
+    @staticmethod
+    def _cold_start_of(level: FunctionSettings, service: str | None) -> ColdStart | None:
+        """One level's choice (a function's own, or the stack's): its `coldStart`, or `provisioned` when it sets
+        only a count. Asking one level for a count and for SnapStart (or none) is a contradiction."""
+        choice, count = level.cold_start, level.provisioned_concurrency
+        if choice in ("none", "snapstart") and count is not None:
+            raise SettingsError(
+                _level_key(service, "cold_start"),
+                choice,
+                f"not together with provisioned concurrency ({count}, from "
+                f"{_level_key(service, 'provisioned_concurrency')}): a version is either restored from its "
+                "SnapStart snapshot or kept initialised; set one",
+            )
+        return choice or ("provisioned" if count is not None else None)
+
+    def _resolve(self, service: str) -> FunctionSettings:
+        own = self.functions.get(service) or FunctionSettings()  # type: ignore[call-overload]
+        fn = self.stack_wide.model_copy(update={name: getattr(own, name) for name in own.model_fields_set})
+        # The function's own choice wins over the stack's, as its other values do.
+        own_choice = self._cold_start_of(own, service)
+        cold_start = own_choice or self._cold_start_of(self.stack_wide, None) or "none"
+        choice_key = _level_key(service if own_choice else None, "cold_start")
+        reserved, provisioned = fn.reserved_concurrency, fn.provisioned_concurrency
+        if cold_start == "provisioned" and provisioned is None:
+            raise SettingsError(
+                choice_key,
+                cold_start,
+                f"needs a count: set {NAMESPACE}:functions.{service}.provisionedConcurrency "
+                f"(or {NAMESPACE}:lambdaProvisionedConcurrency)",
+            )
+        if cold_start == "snapstart" and self.runtime not in SNAPSTART_RUNTIMES:
+            raise SettingsError(
+                choice_key, cold_start, f"SnapStart takes {', '.join(SNAPSTART_RUNTIMES)}, not {self.runtime}"
+            )
+        if cold_start != "provisioned":
+            provisioned = None  # a stack-wide count does not reach a function that chose otherwise
+        if reserved is not None and provisioned is not None and provisioned > reserved:
+            raise SettingsError(
+                self._key(service, "provisioned_concurrency"),
+                provisioned,
+                f"at most the {service} function's reserved concurrency "
+                f"({reserved}, from {self._key(service, 'reserved_concurrency')})",
+            )
+        if service == "ordering" and reserved is not None and reserved < 2 * MIN_CONSUMER_CONCURRENCY:
+            # The ordering function serves GET /order and consumes the queue: half its reserved concurrency goes to
+            # the queue's poller (whose cap AWS sets at 2 or more), half stays free for the HTTP routes.
+            raise SettingsError(
+                self._key(service, "reserved_concurrency"),
+                reserved,
+                f"at least {2 * MIN_CONSUMER_CONCURRENCY} for the ordering function (half of it consumes the queue)",
+            )
+        return fn.model_copy(update={"cold_start": cold_start, "provisioned_concurrency": provisioned})
 
     # --- derived values: the one place that knows how names, tags and ARNs are spelled ---
 
@@ -171,7 +300,8 @@ class Settings:
         return {"project": self.project, "stack": self.stack, "service": service}
 
     def function(self, service: str) -> FunctionSettings:
-        return self.functions[service]
+        """The function's resolved values: `cold_start` is decided, `provisioned_concurrency` set only if used."""
+        return self._functions[service]
 
     @property
     def consumer_concurrency(self) -> int | None:
@@ -185,168 +315,68 @@ class Settings:
         return None if reserved is None else reserved // 2
 
 
-class _Reader:
-    """Parses raw config strings; every failure names the fully qualified key."""
-
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-
-    @staticmethod
-    def key(name: str) -> str:
-        return f"{NAMESPACE}:{name}"
-
-    def _get(self, name: str) -> Any:
-        return self.raw.get(name)
-
-    def integer(self, name: str, default: int | None, low: int, high: int) -> int:
-        value = self._get(name)
-        if value is None:
-            if default is None:
-                raise SettingsError(self.key(name), None, f"required: an integer from {low} to {high}")
-            return default
-        return _check_int(self.key(name), value, low, high)
-
-    def optional_integer(self, name: str, low: int, high: int) -> int | None:
-        value = self._get(name)
-        return None if value in (None, "") else _check_int(self.key(name), value, low, high)
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        value = self._get(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not low <= number <= high:  # also rejects NaN
-            raise SettingsError(self.key(name), value, f"a number from {low:g} to {high:g}")
-        return number
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self._get(name)
-        if value is None:
-            return default
-        text = str(value).strip().lower()
-        if text not in ("true", "false"):
-            raise SettingsError(self.key(name), value, "true or false")
-        return text == "true"
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = self._get(name)
-        if value is None:
-            return default
-        if str(value) not in allowed:
-            raise SettingsError(self.key(name), value, f"one of {', '.join(allowed)}")
-        return str(value)
-
-    def origins(self, name: str) -> tuple[str, ...]:
-        value = _structured(self.key(name), self._get(name), default=["*"])
-        allowed = "a list of origins: ['*'] or scheme://host[:port] values such as 'https://shop.example.com'"
-        if not isinstance(value, list) or not value or not all(isinstance(o, str) for o in value):
-            raise SettingsError(self.key(name), value, allowed)
-        if value != ["*"] and not all(_ORIGIN.match(o) for o in value):
-            raise SettingsError(self.key(name), value, allowed)
-        return tuple(value)
-
-    def email(self, name: str) -> str | None:
-        value = self._get(name)
-        if value in (None, ""):
-            return None
-        if not _EMAIL.match(str(value)):
-            raise SettingsError(self.key(name), value, "an e-mail address, or unset for no subscription")
-        return str(value)
-
-    def functions(self, name: str, defaults: FunctionSettings) -> dict[str, FunctionSettings]:
-        """Per-function overrides (`ecommerce:functions.<service>.<field>`) over the stack-wide values."""
-        overrides = _structured(self.key(name), self._get(name), default={})
-        if not isinstance(overrides, dict) or set(overrides) - set(SERVICES):
-            raise SettingsError(self.key(name), overrides, f"a mapping whose keys are among {', '.join(SERVICES)}")
-        stack_wide_keys = {field: self.key(key) for field, key in _STACK_WIDE_FUNCTION_KEYS.items()}
-        result = {}
-        for service in SERVICES:
-            section = overrides.get(service) or {}
-            prefix = f"{self.key(name)}.{service}"
-            if not isinstance(section, dict) or set(section) - set(_FUNCTION_LIMITS):
-                raise SettingsError(prefix, section, f"a mapping whose keys are among {', '.join(_FUNCTION_LIMITS)}")
-            values: dict[str, int | None] = {}
-            keys: dict[str, str] = {}  # where each value came from, so an error names the key to fix
-            for field, (low, high) in _FUNCTION_LIMITS.items():
-                if section.get(field) is not None:
-                    keys[field] = f"{prefix}.{field}"
-                    values[field] = _check_int(keys[field], section[field], low, high)
-                else:
-                    keys[field] = stack_wide_keys[field]
-                    values[field] = getattr(defaults, _FIELD_ATTRS[field])
-            fn = FunctionSettings(**{_FIELD_ATTRS[field]: value for field, value in values.items()})  # type: ignore[arg-type]
-            _check_concurrency(service, fn, keys)
-            result[service] = fn
-        return result
+# Where `parse` gathers the stack-wide function keys (`lambda<Field>`) in `Settings`' input: no key is spelled so.
+_STACK_WIDE: Final = str(Settings.model_fields["stack_wide"].alias)
 
 
-_KEYS: Final = (
-    "lambdaMemoryMb", "lambdaTimeoutSeconds", "lambdaReservedConcurrency", "lambdaProvisionedConcurrency",
-    "lambdaArchitecture", "lambdaRuntime", "logRetentionDays", "logLevel", "pointInTimeRecovery",
-    "deletionProtection", "apiThrottleRateLimit", "apiThrottleBurstLimit", "orderingBatchSize", "maxReceiveCount",
-    "tracing", "eventArchiveRetentionDays", "corsAllowOrigins", "alarmEmail", "passwordSignIn", "functions",
-)  # fmt: skip
-# Keys a stack file may still carry from an earlier version, and what replaced them.
-_REMOVED_KEYS: Final = {
-    "powertoolsLayerVersion": "the program builds the functions' layer from requirements-layer.txt",
-}
-_FUNCTION_LIMITS: Final = {
-    "memoryMb": MEMORY_MB,
-    "timeoutSeconds": TIMEOUT_SECONDS,
-    "reservedConcurrency": CONCURRENCY,
-    "provisionedConcurrency": CONCURRENCY,
-}
-_FIELD_ATTRS: Final = {
-    "memoryMb": "memory_mb",
-    "timeoutSeconds": "timeout_seconds",
-    "reservedConcurrency": "reserved_concurrency",
-    "provisionedConcurrency": "provisioned_concurrency",
-}
-_STACK_WIDE_FUNCTION_KEYS: Final = {
-    "memoryMb": "lambdaMemoryMb",
-    "timeoutSeconds": "lambdaTimeoutSeconds",
-    "reservedConcurrency": "lambdaReservedConcurrency",
-    "provisionedConcurrency": "lambdaProvisionedConcurrency",
-}
+def _level_key(service: str | None, field: str) -> str:
+    """`ecommerce:functions.<service>.<field>` for a function's own value, `ecommerce:lambda<Field>` for the stack's."""
+    return (
+        f"{NAMESPACE}:functions.{service}.{to_camel(field)}"
+        if service
+        else f"{NAMESPACE}:{FunctionSettings.stack_wide_key(field)}"
+    )
 
 
-def _check_int(key: str, value: Any, low: int, high: int) -> int:
-    try:
-        number = int(str(value).strip()) if not isinstance(value, bool) else None
-    except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise SettingsError(key, value, f"an integer from {low} to {high}")
-    return number
+def _stack_wide_keys() -> dict[str, str]:
+    return {to_camel(name): FunctionSettings.stack_wide_key(name) for name in FunctionSettings.model_fields}
 
 
-def _check_concurrency(service: str, fn: FunctionSettings, keys: Mapping[str, str]) -> None:
-    reserved, provisioned = fn.reserved_concurrency, fn.provisioned_concurrency
-    if reserved is not None and provisioned is not None and provisioned > reserved:
-        raise SettingsError(
-            keys["provisionedConcurrency"],
-            provisioned,
-            f"at most the {service} function's reserved concurrency ({reserved}, from {keys['reservedConcurrency']})",
+def _allowed(field: FieldInfo) -> str:
+    """What a field accepts, in words, from its declaration."""
+    if field.description:
+        return field.description
+    low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+    if low is not None:
+        kind = "a number" if isinstance(low, float) else "an integer"
+        return f"{kind} from {low:g} to {high:g}"
+    choices = [c for arg in get_args(field.annotation) or (field.annotation,) for c in get_args(arg) or (arg,)]
+    if bool in choices:
+        return "true or false"
+    return f"one of {', '.join(str(c) for c in choices if c is not type(None))}"
+
+
+def _settings_error(invalid: ValidationError, raw: Mapping[str, Any]) -> SettingsError:
+    """The first failure as a SettingsError naming the fully qualified key."""
+    error = invalid.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SettingsError):
+        return cause
+    loc = [str(part) for part in error["loc"]]
+    value = error["input"]
+    if loc[0] == _STACK_WIDE:
+        key, field = FunctionSettings.stack_wide_key(_snake(loc[1])), FunctionSettings.model_fields[_snake(loc[1])]
+        return SettingsError(f"{NAMESPACE}:{key}", raw.get(key, value), _allowed(field))
+    if loc[0] == "functions" and len(loc) >= 2 and loc[2:3] != ["[key]"]:
+        service = loc[1]
+        if len(loc) == 2 or error["type"] == "extra_forbidden":
+            fields = ", ".join(to_camel(f) for f in FunctionSettings.model_fields)
+            section = {loc[2]: value} if len(loc) > 2 else value
+            return SettingsError(
+                f"{NAMESPACE}:functions.{service}", section, f"a mapping whose keys are among {fields}"
+            )
+        field = FunctionSettings.model_fields[_snake(loc[2])]
+        return SettingsError(f"{NAMESPACE}:functions.{service}.{loc[2]}", value, _allowed(field))
+    if error["type"] == "extra_forbidden":
+        return SettingsError(
+            f"{NAMESPACE}:{loc[0]}",
+            value,
+            f"not a setting; the settings are {', '.join(k for k in Settings.config_keys() if k not in _REMOVED_KEYS)}",
         )
-    if service == "ordering" and reserved is not None and reserved < 2 * MIN_CONSUMER_CONCURRENCY:
-        # The ordering function serves GET /order and consumes the queue: half its reserved concurrency goes to
-        # the queue's poller (whose cap AWS sets at 2 or more), half stays free for the HTTP routes.
-        raise SettingsError(
-            keys["reservedConcurrency"],
-            reserved,
-            f"at least {2 * MIN_CONSUMER_CONCURRENCY} for the ordering function (half of it consumes the queue)",
-        )
+    field = next(f for f in Settings.model_fields.values() if f.alias == loc[0])
+    return SettingsError(f"{NAMESPACE}:{loc[0]}", raw.get(loc[0], value), _allowed(field))
 
 
-def _structured(key: str, value: Any, *, default: Any) -> Any:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise SettingsError(key, value, "structured YAML (a list or mapping) in the stack file") from None
-    return value
+def _snake(alias: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", alias).lower()

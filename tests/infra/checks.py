@@ -7,6 +7,7 @@ overrides say), parsed here independently of `components.settings`.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import inspect
 import json
@@ -73,7 +74,8 @@ CROSS_SERVICE_ACTIONS: dict[tuple[str, str], set[str]] = {
     ("basket", "events"): {"events:PutEvents"},
 }
 WILDCARD_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-ENVIRONMENT = {
+# Each function's variables: the table (by its service) or, for None, the bus they name.
+ENVIRONMENT: dict[str, dict[str, tuple[str] | None]] = {
     "product": {"PRODUCT_TABLE_NAME": ("product",)},
     "basket": {"BASKET_TABLE_NAME": ("basket",), "PRODUCT_TABLE_NAME": ("product",), "EVENT_BUS_NAME": None},
     "ordering": {"ORDER_TABLE_NAME": ("ordering",)},
@@ -106,7 +108,7 @@ class Expect:
     def origins(self) -> list[str]:
         return json.loads(self._raw("corsAllowOrigins") or '["*"]')
 
-    def function(self, service: str, field: str) -> int | None:
+    def function(self, service: str, field: str) -> builtins.int | None:
         stack_wide = {
             "memoryMb": "lambdaMemoryMb",
             "timeoutSeconds": "lambdaTimeoutSeconds",
@@ -118,6 +120,21 @@ class Expect:
             raw = self._raw(stack_wide)
             value = int(raw) if raw not in (None, "") else None
         return value
+
+    def cold_start(self, service: str) -> tuple[str, builtins.int | None]:
+        """(choice, provisioned count) by the README's rule: the function's own level, else the stack's; on each
+        level its `coldStart`, or `provisioned` when it sets only a count; else none."""
+        own = self.functions.get(service, {})
+        stack_count = self._raw("lambdaProvisionedConcurrency")
+        levels = [
+            (own.get("coldStart"), own.get("provisionedConcurrency")),
+            (self._raw("lambdaColdStart"), int(stack_count) if stack_count not in (None, "") else None),
+        ]
+        for choice, count in levels:
+            if choice or count is not None:
+                choice = choice or "provisioned"
+                return choice, self.function(service, "provisionedConcurrency") if choice == "provisioned" else None
+        return "none", None
 
 
 # --- graph navigation ---
@@ -208,7 +225,7 @@ def each_policy_names_only_its_services_arns_with_explicit_actions(graph: Graph,
                         f"{where}: may write only to its own log group's streams, not {arn}"
                     )
                     continue
-                owner_service = tag(owner, "service")
+                owner_service = str(tag(owner, "service"))
                 if owner_service != service:
                     allowed = CROSS_SERVICE_ACTIONS.get((service, owner_service), set())
                     assert set(actions) <= allowed, (
@@ -369,7 +386,7 @@ def checkout_rule_matches_basket_checkouts_on_the_stack_bus(graph: Graph, expect
 def tables_are_on_demand_encrypted_and_protected_as_configured(graph: Graph, expect: Expect) -> None:
     pitr, protection = expect.flag("pointInTimeRecovery"), expect.flag("deletionProtection")
     tables = graph.of_type(TABLE)
-    assert sorted(tag(t, "service") for t in tables) == sorted(SERVICES), "one table per service"
+    assert sorted(str(tag(t, "service")) for t in tables) == sorted(SERVICES), "one table per service"
     for table in tables:
         assert table.inputs["billingMode"] == "PAY_PER_REQUEST", table.urn
         assert table.inputs["serverSideEncryption"] == {"enabled": True}, table.urn
@@ -445,8 +462,9 @@ def alarms_watch_dlqs_functions_and_api_5xx(graph: Graph, expect: Expect) -> Non
     dlq_arns |= {t.inputs["deadLetterConfig"]["arn"] for t in graph.of_type(TARGET)}
     for queue in graph.of_type(QUEUE):
         if queue.outputs["arn"] in dlq_arns:
-            (alarm,) = watching("ApproximateNumberOfMessagesVisible", "QueueName", queue.physical_name) or [None]
-            assert alarm is not None, f"{queue.urn}: DLQ without a not-empty alarm"
+            not_empty = watching("ApproximateNumberOfMessagesVisible", "QueueName", queue.physical_name)
+            assert not_empty, f"{queue.urn}: DLQ without a not-empty alarm"
+            (alarm,) = not_empty
             assert (
                 alarm.inputs["threshold"] == 1 and alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
             )
@@ -561,14 +579,33 @@ def provisioned_concurrency_only_where_configured_and_only_on_aliases(graph: Gra
         (p.inputs["functionName"], p.inputs["qualifier"], p.inputs["provisionedConcurrentExecutions"])
         for p in graph.of_type(PROVISIONED)
     }
-    expected = set()
+    expected: set[tuple[str, str, int]] = set()
     for service in SERVICES:
-        count = expect.function(service, "provisionedConcurrency")
+        _, count = expect.cold_start(service)
         if count:
             function = function_of(graph, service)
             expected.add((function.physical_name, alias_of(graph, function).physical_name, count))
     assert actual == expected, f"provisioned concurrency {sorted(actual)}, configured {sorted(expected)}"
     assert len(graph.of_type(PROVISIONED)) == len(actual), "two provisioned concurrency configs on one alias"
+
+
+def snapstart_only_where_configured_on_published_versions_never_with_provisioned_concurrency(
+    graph: Graph, expect: Expect
+) -> None:
+    provisioned = {p.inputs["functionName"] for p in graph.of_type(PROVISIONED)}
+    for service in SERVICES:
+        function = function_of(graph, service)
+        choice, _ = expect.cold_start(service)
+        snap_start = function.inputs.get("snapStart")
+        if choice == "snapstart":
+            assert snap_start == {"applyOn": "PublishedVersions"}, f"{function.urn}: snapStart {snap_start}"
+            # SnapStart snapshots published versions only: the alias must serve one, never $LATEST.
+            assert function.inputs["publish"] is True, f"{function.urn}: SnapStart without published versions"
+            alias = alias_of(graph, function)
+            assert alias.inputs["functionVersion"] == function.outputs["version"] != "$LATEST", alias.urn
+            assert function.physical_name not in provisioned, f"{function.urn}: SnapStart and provisioned concurrency"
+        else:
+            assert not snap_start, f"{function.urn}: snapStart {snap_start}, configured cold start {choice}"
 
 
 def every_route_but_the_public_ones_requires_the_jwt_authorizer(graph: Graph, expect: Expect) -> None:
@@ -704,6 +741,7 @@ INVARIANTS: list[Callable[[Graph, Expect], None]] = [
     each_function_publishes_versions_behind_a_live_alias,
     memory_timeout_and_reserved_concurrency_land_on_the_right_function,
     provisioned_concurrency_only_where_configured_and_only_on_aliases,
+    snapstart_only_where_configured_on_published_versions_never_with_provisioned_concurrency,
     every_route_but_the_public_ones_requires_the_jwt_authorizer,
     the_authorizer_trusts_exactly_the_stacks_pool_and_client,
     password_sign_in_only_where_configured,

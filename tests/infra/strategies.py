@@ -43,9 +43,14 @@ def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     stack = draw(st.sampled_from(["dev", "prod"]))
     stack_reserved = draw(st.none() | st.integers(4, 1000))
     stack_provisioned = draw(st.none() | st.integers(1, stack_reserved or 1000))
-    functions: dict[str, dict[str, int]] = {}
+    # A level's count means provisioned unless it says otherwise; SnapStart or none beside a count is refused.
+    stack_cold_start = draw(
+        st.sampled_from([None, "provisioned"] if stack_provisioned else [None, "none", "snapstart"])
+    )
+    stack_choice = stack_cold_start or ("provisioned" if stack_provisioned else None)
+    functions: dict[str, dict[str, Any]] = {}
     for service in SERVICES:
-        override: dict[str, int] = {}
+        override: dict[str, Any] = {}
         if draw(st.booleans()):
             override["memoryMb"] = draw(st.integers(128, 10240))
         if draw(st.booleans()):
@@ -53,9 +58,15 @@ def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         reserved = stack_reserved
         if draw(st.booleans()):
             reserved = override["reservedConcurrency"] = draw(st.integers(4 if service == "ordering" else 1, 1000))
-        provisioned = stack_provisioned
-        if draw(st.booleans()) or (provisioned and reserved and provisioned > reserved):
-            provisioned = override["provisionedConcurrency"] = draw(st.integers(1, reserved or 1000))
+        cold_start = draw(st.sampled_from([None, "none", "provisioned", "snapstart"]))
+        if cold_start:
+            override["coldStart"] = cold_start
+        # The stack's count serves a provisioned function only if it fits the function's reservation.
+        needs_own_count = (cold_start or stack_choice) == "provisioned" and (
+            stack_provisioned is None or bool(reserved and stack_provisioned > reserved)
+        )
+        if cold_start in (None, "provisioned") and (needs_own_count or draw(st.booleans())):
+            override["provisionedConcurrency"] = draw(st.integers(1, reserved or 1000))
         if override:
             functions[service] = override
     config: dict[str, Any] = {
@@ -63,6 +74,7 @@ def valid_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         "lambdaTimeoutSeconds": draw(st.integers(1, 900)),
         "lambdaReservedConcurrency": stack_reserved,
         "lambdaProvisionedConcurrency": stack_provisioned,
+        "lambdaColdStart": stack_cold_start,
         "lambdaArchitecture": draw(st.sampled_from(["arm64", "x86_64"])),
         "lambdaRuntime": draw(st.sampled_from(["python3.12", "python3.13"])),
         "logRetentionDays": draw(st.sampled_from(LOG_RETENTION_DAYS)),
@@ -89,6 +101,7 @@ INVALID_VALUES: dict[str, list[Any]] = {
     "lambdaTimeoutSeconds": [0, 901, "1m"],
     "lambdaReservedConcurrency": [0, 1001, "x"],
     "lambdaProvisionedConcurrency": [0, 1001],
+    "lambdaColdStart": ["warm", "SnapStart", "provisioned-concurrency"],
     "lambdaArchitecture": ["mips", "ARM64"],
     "lambdaRuntime": ["python3.8", "nodejs20.x"],
     "logRetentionDays": [0, 2, 8, 4000],

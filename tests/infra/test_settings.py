@@ -41,11 +41,24 @@ def test_an_invalid_value_fails_naming_the_key(key: str, value: Any) -> None:
         ({"functions": {"product": {"reservedConcurrency": 2, "provisionedConcurrency": 3}}},
          "ecommerce:functions.product.provisionedConcurrency"),
         # stack-wide provisioned > a function's own reserved: the provisioned value's key is named
-        ({"lambdaProvisionedConcurrency": 5, "functions": {"basket": {"reservedConcurrency": 4}}},
+        # (prod's stack-wide coldStart is snapstart, which a stack-wide count contradicts: hence provisioned here)
+        ({"lambdaColdStart": "provisioned", "lambdaProvisionedConcurrency": 5,
+          "functions": {"basket": {"reservedConcurrency": 4}}},
          "ecommerce:lambdaProvisionedConcurrency"),
         # both stack-wide
-        ({"lambdaProvisionedConcurrency": 5, "lambdaReservedConcurrency": 4, "functions": {}},
+        ({"lambdaColdStart": "provisioned", "lambdaProvisionedConcurrency": 5, "lambdaReservedConcurrency": 4,
+          "functions": {}},
          "ecommerce:lambdaProvisionedConcurrency"),
+        # SnapStart and provisioned concurrency asked of one level: the coldStart key is named
+        ({"functions": {"basket": {"coldStart": "snapstart", "provisionedConcurrency": 2}}},
+         "ecommerce:functions.basket.coldStart"),
+        ({"lambdaProvisionedConcurrency": 2}, "ecommerce:lambdaColdStart"),
+        ({"functions": {"product": {"coldStart": "none", "provisionedConcurrency": 1}}},
+         "ecommerce:functions.product.coldStart"),
+        # provisioned without a count on either level
+        ({"functions": {"ordering": {"coldStart": "provisioned"}}}, "ecommerce:functions.ordering.coldStart"),
+        ({"lambdaColdStart": "provisioned"}, "ecommerce:lambdaColdStart"),
+        ({"functions": {"product": {"coldStart": "always"}}}, "ecommerce:functions.product.coldStart"),
         # the queue consumer's poller cannot run below 2
         ({"functions": {"ordering": {"reservedConcurrency": 3}}}, "ecommerce:functions.ordering.reservedConcurrency"),
         ({"functions": {"ordering": {"memoryMb": 64}}}, "ecommerce:functions.ordering.memoryMb"),

@@ -46,12 +46,17 @@ def test_prod_tables_keep_data_and_dev_tables_do_not(dev_graph: Graph, prod_grap
         assert not table.protect and not table.retain_on_delete, f"{table.urn}: dev table is protected"
 
 
-def test_prod_keeps_provisioned_concurrency_for_customer_facing_functions_and_dev_has_none(
+def test_prod_restores_every_function_from_snapstart_and_dev_pays_for_no_cold_start_measure(
     dev_graph: Graph, prod_graph: Graph
 ) -> None:
+    # Given the stack files as written: prod snapstart stack-wide, dev none
+    # Then prod's three functions snapshot their published versions, with no provisioned concurrency beside them
+    snapshotted = {f.physical_name for f in prod_graph.of_type(FUNCTION) if f.inputs.get("snapStart")}
+    assert snapshotted == {f"ecommerce-prod-{service}-fn" for service in SERVICES}, f"prod SnapStart on {snapshotted}"
+    assert prod_graph.of_type(PROVISIONED) == [], "prod keeps provisioned concurrency beside SnapStart"
+    # And dev neither snapshots nor keeps environments warm
+    assert [f.urn for f in dev_graph.of_type(FUNCTION) if f.inputs.get("snapStart")] == []
     assert dev_graph.of_type(PROVISIONED) == []
-    provisioned = {p.inputs["functionName"] for p in prod_graph.of_type(PROVISIONED)}
-    assert provisioned == {"ecommerce-prod-product-fn", "ecommerce-prod-basket-fn"}
 
 
 def test_prod_alarms_someone_and_keeps_logs_longer(dev_graph: Graph, prod_graph: Graph) -> None:
@@ -90,7 +95,7 @@ def test_each_archive_holds_its_handler_module_its_service_and_shared_code_only(
     module_file = module.replace(".", "/") + ".py"
     assert {module_file, "handlers/__init__.py", f"handlers/{service}/__init__.py"} <= members, function.urn
     # ... and defines the handler at top level
-    source = (PROJECT_DIR / archive.assets[module_file].path).read_text()
+    source = _file_of(archive, module_file).read_text()
     top_level = {
         name
         for node in ast.parse(source).body
@@ -106,7 +111,14 @@ def test_each_archive_holds_its_handler_module_its_service_and_shared_code_only(
             f"{function.urn}: archive holds {member}"
         )
         assert "__pycache__" not in member and not member.endswith(".pyc"), f"{function.urn}: archive holds {member}"
-        assert Path(PROJECT_DIR / archive.assets[member].path).is_file(), f"{function.urn}: {member} does not exist"
+        assert _file_of(archive, member).is_file(), f"{function.urn}: {member} does not exist"
+
+
+def _file_of(archive: pulumi.AssetArchive, member: str) -> Path:
+    """The project file an archive member is packaged from (every member is one file of the project)."""
+    asset = archive.assets[member]
+    assert isinstance(asset, pulumi.FileAsset), f"{member}: packaged from a {type(asset).__name__}, not a file"
+    return PROJECT_DIR / asset.path
 
 
 def test_outputs_name_what_a_user_needs(stack_graph: Graph) -> None:
