@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from handlers.basket.models import BasketIn, CheckoutIn
-from handlers.shared import auth, aws, coldstart, jsonio, metrics, tracing
+from handlers.shared import auth, aws, jsonio, metrics, tracing
 from handlers.shared.contract import (
     BASKET_EXPIRY_ATTRIBUTE,
     CHECKOUT_DETAIL_TYPE,
@@ -481,7 +481,3 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
     finally:
         metrics.flush()  # this invocation's business metrics, one EMF line
-
-
-# Last statement: the service is initialised (handlers.shared.coldstart).
-coldstart.done()

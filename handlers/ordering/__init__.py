@@ -2,4 +2,4 @@
 
 from handlers.shared import coldstart
 
-coldstart.begin()
+coldstart.service(__name__)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from handlers.shared import auth, aws, coldstart, metrics, tracing
+from handlers.shared import auth, aws, metrics, tracing
 from handlers.shared.contract import METRIC_ORDER_LAG, METRIC_ORDERS_PLACED
 from handlers.shared.dynamodb import Table
 from handlers.shared.events import CheckoutBasket, CheckoutRecord
@@ -190,7 +190,3 @@ def _batch_processor() -> BatchProcessor:
     # Failed records go back to the queue one by one (ReportBatchItemFailures); even a batch where every record
     # failed is answered that way rather than by raising, so one poison message cannot fail its neighbours.
     return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
-# Last statement: the service is initialised (handlers.shared.coldstart).
-coldstart.done()

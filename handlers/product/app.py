@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.product.models import Product, ProductIn, ProductPatch
-from handlers.shared import auth, aws, coldstart, tracing
+from handlers.shared import auth, aws, tracing
 from handlers.shared.dynamodb import Table
 from handlers.shared.errors import NotFoundError
 from handlers.shared.http import error_responses, json_response, make_resolver, no_content, ok_response
@@ -117,7 +117,3 @@ def _start(key: dict[str, Any] | None) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
-
-
-# Last statement: the service is initialised (handlers.shared.coldstart).
-coldstart.done()

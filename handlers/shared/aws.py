@@ -47,13 +47,29 @@ def _session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
+# Every client built here, so their connections can be closed before a SnapStart snapshot (handlers.shared.snapstart).
+_clients: list[BaseClient] = []
+
+
+def _client(service: str) -> BaseClient:
+    client = _session().create_client(service, config=CLIENT_CONFIG)
+    _clients.append(client)
+    return client
+
+
 def dynamodb() -> BaseClient:
     # The low-level client: handlers.shared.dynamodb.Table gives it plain Python values.
-    return _session().create_client("dynamodb", config=CLIENT_CONFIG)
+    return _client("dynamodb")
 
 
 def events() -> BaseClient:
-    return _session().create_client("events", config=CLIENT_CONFIG)
+    return _client("events")
+
+
+def close_connections() -> None:
+    """Close the connection pools of every client built here; each stays usable and reconnects on its next call."""
+    for client in _clients:
+        client.close()
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -74,6 +90,7 @@ __all__ = [
     "SDK_ATTEMPTS",
     "BotoCoreError",
     "ClientError",
+    "close_connections",
     "dynamodb",
     "error_code",
     "events",
