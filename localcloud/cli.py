@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import boto3
 import requests
@@ -26,7 +26,7 @@ import requests
 from localcloud import console, emulator, seed, state
 from localcloud.deploy import DeployError, Deployment, deploy
 from localcloud.front import OUTPUTS_PATH, Front
-from localcloud.graph import PROJECT_DIR, capture
+from localcloud.graph import DEFAULT_REGION, PROJECT_DIR, capture, stack_config
 from localcloud.layer import layer_path
 from localcloud.logs import LogFollower, log_groups
 from localcloud.metrics import QueueMetrics
@@ -34,6 +34,7 @@ from localcloud.reload import Reloader
 from localcloud.users import ADMIN, CUSTOMER, SignInError, Users, local_outputs, password_of
 
 DEFAULT_PORT = 3000
+T = TypeVar("T")
 
 
 class _StopRequestedError(Exception):
@@ -135,17 +136,25 @@ def up(args: argparse.Namespace) -> None:
     if not (PROJECT_DIR / f"Pulumi.{args.stack}.yaml").is_file():
         raise ValueError(f"no stack {args.stack!r}: {PROJECT_DIR / f'Pulumi.{args.stack}.yaml'} does not exist")
     started = time.perf_counter()
-    # The dependency layer is built once (wheels from PyPI, then cached under build/layers/): while the program
-    # runs and the emulator starts, so a first run waits for the slowest of the three, not for their sum.
-    layer = _LayerBuild().start()
-    _say(f"running the Pulumi program (stack {args.stack}, mock runtime) ...")
-    graph = capture(args.stack)
+    # The dependency layer is built once (wheels from PyPI, then cached under build/layers/), the emulator starts
+    # and the program runs at the same time: a start waits for the slowest of the three, not for their sum.
+    from components.layer_build import archive_path, host_target
+
+    if not archive_path(host_target()).is_file():
+        _say("building the functions' dependency layer (first run only: wheels from PyPI) ...")
+    layer = _InBackground(layer_path, "layer").start()
     kept = _claim_kept_state(args.stack) if args.persist else None
     stoppers: list[Callable[[], None]] = [lambda: state.unlock(kept)] if kept else []
     try:
         _say("starting MiniStack ...")
-        server = emulator.start(region=graph.region, auth=not args.no_auth, state_dir=kept)
-        stoppers.append(lambda: _stop_emulator(server, kept))
+        region = str(stack_config(args.stack).get("aws:region") or DEFAULT_REGION)
+        booting = _InBackground(
+            lambda: emulator.start(region=region, auth=not args.no_auth, state_dir=kept), "emulator"
+        ).start()
+        stoppers.append(lambda: _stop_emulator(booting, kept))
+        _say(f"running the Pulumi program (stack {args.stack}, mock runtime) ...")
+        graph = capture(args.stack)
+        server = booting.wait()
         layer.wait()
         _say(f"creating {sum(1 for r in graph.resources if r.custom)} resources on MiniStack ...")
         deployment = deploy(graph, server, adopters=state.ADOPTERS if kept else None)
@@ -194,7 +203,11 @@ def _claim_kept_state(stack: str) -> Path:
     return folder
 
 
-def _stop_emulator(server: emulator.Emulator, kept: Path | None) -> None:
+def _stop_emulator(booting: _InBackground[emulator.Emulator], kept: Path | None) -> None:
+    try:
+        server = booting.wait()  # stopping while it starts: once it has (a failed start stopped itself)
+    except Exception:
+        return
     if kept is None:
         server.stop()
         return
@@ -209,31 +222,30 @@ def _has_products(url: str) -> bool:
     return response.status_code == 200 and bool(response.json().get("items"))
 
 
-class _LayerBuild:
-    """layer.layer_path() in a thread, saying so when it has to build (the first run on a machine)."""
+class _InBackground(Generic[T]):
+    """`work()` in a thread; wait() returns its result or raises its error, in the caller's thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: Callable[[], T], name: str) -> None:
+        self._work = work
+        self._result: T | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="layer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> _LayerBuild:
-        from components.layer_build import archive_path, host_target
-
-        if not archive_path(host_target()).is_file():
-            _say("building the functions' dependency layer (first run only: wheels from PyPI) ...")
+    def start(self) -> _InBackground[T]:
         self._thread.start()
         return self
 
     def _run(self) -> None:
         try:
-            layer_path()
+            self._result = self._work()
         except BaseException as error:  # raised again by wait(), in the main thread
             self._error = error
 
-    def wait(self) -> None:
+    def wait(self) -> T:
         self._thread.join()
         if self._error is not None:
             raise self._error
+        return self._result  # type: ignore[return-value]  # set when no error was
 
 
 def _seed(url: str, users: Users) -> None:
