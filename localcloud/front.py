@@ -46,7 +46,7 @@ _DOCS_PAGE = """<!doctype html>
 """
 
 
-class Front:
+class Front(proxy.Proxy):
     """A ThreadingHTTPServer on 127.0.0.1:`port` forwarding to the API at `upstream` (an execute-api base URL)."""
 
     def __init__(
@@ -56,25 +56,13 @@ class Front:
         openapi: Callable[[], dict[str, Any] | None],
         on_request: Callable[[str, str, int, float], None] | None = None,
     ) -> None:
-        self.upstream = proxy.Upstream(upstream)  # never re-sends: a request that failed may have been applied
         self._openapi = openapi
         self.on_request = on_request or (lambda method, path, status, seconds: None)
         # Served at /_localcloud/outputs once set: the stack's outputs, for `python -m localcloud outputs` and clients.
         self.outputs: dict[str, Any] | None = None
         self._openapi_body: bytes | None = None
-        self.server = proxy.Server(port, _handler_class(self), "front")
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> Front:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-        self.upstream.close()
+        # No resend: a request that failed may have been applied (proxy.Upstream).
+        super().__init__(port, upstream, _handler_class(self), "front")
 
     def openapi_body(self) -> bytes | None:
         if self._openapi_body is None:

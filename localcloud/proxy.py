@@ -9,7 +9,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import urllib3
@@ -29,28 +29,11 @@ _MAX_IDLE_SECONDS = 20.0
 _POOL_SIZE = 32
 
 
-class Server(ThreadingHTTPServer):
-    """A ThreadingHTTPServer on 127.0.0.1:`port` serving on a daemon thread of its own once started."""
-
+class _Server(ThreadingHTTPServer):
     # socketserver listens with a backlog of 5: a burst of clients overflows it, the kernel drops their
     # handshakes and they retry a second later (20 parallel requests took 1.3 s instead of 0.15 s).
     request_queue_size = 128
     daemon_threads = True
-
-    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
-        super().__init__((HOST, port), handler)
-        self._thread = threading.Thread(target=self.serve_forever, name=name, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.server_address[1]}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up before its answer (it timed out, was stopped, or was a killed Lambda worker) is no
@@ -124,6 +107,30 @@ class Upstream:
 
     def close(self) -> None:
         self._pool.close()
+
+
+class Proxy:
+    """A threaded HTTP server on 127.0.0.1:`port` whose `handler` relays requests to `upstream`."""
+
+    def __init__(
+        self, port: int, upstream: str, handler: type[BaseHTTPRequestHandler], name: str, *, resend: bool = False
+    ) -> None:
+        self.upstream = Upstream(upstream, resend=resend)
+        self.server = _Server((HOST, port), handler)
+        self._thread = threading.Thread(target=self.server.serve_forever, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server.server_address[1]}"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.upstream.close()
 
 
 class Handler(BaseHTTPRequestHandler):

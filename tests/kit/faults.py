@@ -117,33 +117,23 @@ class Hold:
         self.released.set()
 
 
-class FaultProxy:
+class FaultProxy(proxy.Proxy):
     """A threaded HTTP proxy on 127.0.0.1 that forwards to `upstream` and injects faults by AWS target."""
 
     def __init__(self, upstream: str, port: int = 0) -> None:
-        # A failed send goes once more on a new connection: the functions' SDK would retry it anyway.
-        self.upstream = proxy.Upstream(upstream, resend=True)
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
         self._holds: dict[int, Hold] = {}
         self._recorded: dict[str, list[Body]] = {}
         self.forwarded: Counter[str] = Counter()  # target -> requests passed to the emulator
         self.injected: Counter[tuple[str, str]] = Counter()  # (target, reply label) -> answers injected
-        self.server = proxy.Server(port, _handler_class(self), "faults")
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> FaultProxy:
-        self.server.start()
-        return self
+        # A failed send goes once more on a new connection: the functions' SDK would retry it anyway.
+        super().__init__(port, upstream, _handler_class(self), "faults", resend=True)
 
     def stop(self) -> None:
         for hold in list(self._holds.values()):
             hold.release(forward=False)
-        self.server.stop()
-        self.upstream.close()
+        super().stop()
 
     # --- the control API -------------------------------------------------------------------------
 
