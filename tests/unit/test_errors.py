@@ -118,7 +118,7 @@ def test_a_bad_query_parameter_is_400_with_details() -> None:
     assert reply.body["details"][0]["loc"] == ["query", "limit"], reply
 
 
-@pytest.mark.parametrize("limit", ["5_0", "+50", "50.0", " 50", "\u0665"])
+@pytest.mark.parametrize("limit", ["5_0", " 50", "50 ", "+50", "50.0", "0x10", "\u0665", "", "1e1"])
 def test_a_limit_not_in_plain_digits_is_400(limit: str) -> None:
     reply = _call("GET", "/listing", query={"limit": limit})
     assert reply.status == 400 and reply.body["details"][0]["type"] == "int_parsing", f"limit={limit!r}: {reply}"
@@ -147,7 +147,10 @@ def test_a_body_over_the_limit_is_413() -> None:
     assert (reply.status, reply.body["error"]) == (413, "PAYLOAD_TOO_LARGE"), reply
 
 
-@pytest.mark.parametrize("content_type", ["application/jsonx", "text/plain", "application/json-patch+json"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/jsonx", "application/json-patch+json", "text/plain", "application/x-www-form-urlencoded"],
+)
 def test_another_media_type_is_415(content_type: str) -> None:
     reply = _call("POST", "/thing", body='{"name": "x"}', headers={"content-type": content_type})
     assert (reply.status, reply.body["error"]) == (415, "UNSUPPORTED_MEDIA_TYPE"), f"{content_type}: {reply}"
