@@ -9,6 +9,7 @@ stops everything it started. `outputs` and `token` ask the local cloud running o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-import boto3
 import requests
 
 from localcloud import console, emulator, seed, state
@@ -31,7 +31,7 @@ from localcloud.layer import layer_path
 from localcloud.logs import LogFollower, log_groups
 from localcloud.metrics import QueueMetrics
 from localcloud.reload import Reloader
-from localcloud.users import ADMIN, CUSTOMER, SignInError, Users, local_outputs, password_of
+from localcloud.users import ADMIN, CUSTOMER, SignInError, Users, local_outputs, outputs_client, password_of
 
 DEFAULT_PORT = 3000
 T = TypeVar("T")
@@ -144,50 +144,52 @@ def up(args: argparse.Namespace) -> None:
         _say("building the functions' dependency layer (first run only: wheels from PyPI) ...")
     layer = _InBackground(layer_path, "layer").start()
     kept = _claim_kept_state(args.stack) if args.persist else None
-    stoppers: list[Callable[[], None]] = [lambda: state.unlock(kept)] if kept else []
-    try:
+    # Whatever started is stopped, last first, on the way out: Ctrl-C, SIGTERM, or a failure in any phase.
+    with contextlib.ExitStack() as stops:
+        if kept:
+            stops.callback(state.unlock, kept)
         _say("starting MiniStack ...")
         region = str(stack_config(args.stack).get("aws:region") or DEFAULT_REGION)
         booting = _InBackground(
             lambda: emulator.start(region=region, auth=not args.no_auth, state_dir=kept), "emulator"
         ).start()
-        stoppers.append(lambda: _stop_emulator(booting, kept))
+        stops.callback(_stop_emulator, booting, kept)
         _say(f"running the Pulumi program (stack {args.stack}, mock runtime) ...")
         graph = capture(args.stack)
         server = booting.wait()
         layer.wait()
+        phases = [("program, emulator and layer", time.perf_counter() - started)]
         _say(f"creating {sum(1 for r in graph.resources if r.custom)} resources on MiniStack ...")
         deployment = deploy(graph, server, adopters=state.ADOPTERS if kept else None)
         if deployment.adopted:
             _say(f"kept from the last run: {len(deployment.adopted)} resources with their data (tables, user pool)")
+        phases.append(("resources", deployment.seconds))
         users = Users.of(deployment)
         users.create_demo_users()
+        phases.append(("users", time.perf_counter() - started - sum(seconds for _, seconds in phases)))
         groups = log_groups(deployment)
         verbosity = console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
         printer = console.Console(_say, groups.values(), route_table(deployment), verbosity).start()
-        stoppers.append(printer.stop)
+        stops.callback(printer.stop)
         front = Front(port, deployment.api_url, _openapi).start()  # requests print once ready (not the seed's)
         front.outputs = local_outputs(deployment, f"{front.url}/")
-        stoppers.append(front.stop)
-        metrics = QueueMetrics(deployment).start()
-        stoppers.append(metrics.stop)
+        stops.callback(front.stop)
+        stops.callback(QueueMetrics(deployment).start().stop)
         if args.seed and deployment.adopted and _has_products(front.url):
             _say("not seeding: the kept catalogue has products (`python -m localcloud reset` empties it)")
         elif args.seed:
             _seed(front.url, users)
         # Following starts before `ready`: a request sent the moment it prints has its invocation's records read.
-        follower = LogFollower(deployment.client("logs"), groups, _say, sink=printer.records).start()
-        stoppers.append(follower.stop)
-        stoppers.append(console.QueueWatch(deployment, printer).start().stop)
+        stops.callback(LogFollower(deployment.client("logs"), groups, _say, sink=printer.records).start().stop)
+        stops.callback(console.QueueWatch(deployment, printer).start().stop)
         front.on_request = printer.request
         if not args.no_reload:
-            stoppers.append(Reloader(deployment, PROJECT_DIR, lambda line: printer.line("reload", line)).start().stop)
-        _banner(args, deployment, front, server, time.perf_counter() - started)
+            stops.callback(Reloader(deployment, PROJECT_DIR, lambda line: printer.line("reload", line)).start().stop)
+        took = time.perf_counter() - started
+        phases.append(("the rest", took - sum(seconds for _, seconds in phases)))
+        _banner(args, deployment, front, server, took, phases)
         while True:
             signal.pause()
-    finally:
-        for stop in reversed(stoppers):
-            stop()
 
 
 def _claim_kept_state(stack: str) -> Path:
@@ -261,7 +263,12 @@ def _seed(url: str, users: Users) -> None:
 
 
 def _banner(
-    args: argparse.Namespace, deployment: Deployment, front: Front, server: emulator.Emulator, took: float
+    args: argparse.Namespace,
+    deployment: Deployment,
+    front: Front,
+    server: emulator.Emulator,
+    took: float,
+    phases: Sequence[tuple[str, float]] = (),
 ) -> None:
     custom = sum(1 for r in deployment.graph.resources if r.custom)
     auth = "IAM not enforced (--no-auth)" if args.no_auth else "IAM enforced"
@@ -280,7 +287,9 @@ def _banner(
     for method, path, function in rows:
         _say(f"  {method:<7} {path:<{width}}  -> {function}")
     _say()
-    _say(f"ready in {took:.1f} s; Ctrl-C stops everything. Function logs follow.")
+    # Where a start spends its time (a first run on a busy machine is slow: this says which part).
+    spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases)
+    _say(f"ready in {took:.1f} s ({spent}); Ctrl-C stops everything. Function logs follow.")
 
 
 def _raise_stopped(signum: int, frame: FrameType | None) -> None:
@@ -322,16 +331,6 @@ def _read_json(path: str) -> Any:
         raise ValueError(f"{path} is not JSON: {error}") from None
 
 
-def _aws(outputs: dict[str, Any], service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=outputs["aws_endpoint_url"],
-        region_name=outputs["region"],
-        aws_access_key_id=outputs["aws_access_key_id"],
-        aws_secret_access_key=outputs["aws_secret_access_key"],
-    )
-
-
 def event_entry(event: Any, bus: str) -> dict[str, Any]:
     """A PutEvents entry from an EventBridge event (`source`, `detail-type`, `detail`) or from an entry itself."""
     if not isinstance(event, dict):
@@ -357,7 +356,7 @@ def reset(args: argparse.Namespace) -> None:
 def send_event(args: argparse.Namespace) -> None:
     outputs = running_outputs(_port(args.port))
     entry = event_entry(_read_json(args.file), str(outputs["event_bus"]))
-    result = _aws(outputs, "events").put_events(Entries=[entry])["Entries"][0]
+    result = outputs_client(outputs, "events").put_events(Entries=[entry])["Entries"][0]
     if "EventId" not in result:
         raise ValueError(f"the bus refused the event: {result.get('ErrorCode')} {result.get('ErrorMessage')}")
     _say(f"sent {entry['DetailType']} from {entry['Source']} to {entry['EventBusName']}: event {result['EventId']}")
@@ -370,7 +369,7 @@ def invoke(args: argparse.Namespace) -> None:
     if function is None:
         raise ValueError(f"no function {args.function!r}: the stack has {', '.join(sorted(names))}")
     event = _read_json(args.event) if args.event else {}
-    client = _aws(outputs, "lambda")
+    client = outputs_client(outputs, "lambda")
     aliases = [a["Name"] for a in client.list_aliases(FunctionName=function).get("Aliases", [])]
     qualifier = {"Qualifier": aliases[0]} if aliases else {}  # what the API and the queue invoke (`live`)
     response = client.invoke(FunctionName=function, Payload=json.dumps(event).encode(), **qualifier)
