@@ -37,14 +37,7 @@ class CheckoutQueue(pulumi.ComponentResource):
         tags = s.tags(SERVICE)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=s.name("checkout", "dlq"),
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            tags=tags,
-            opts=child,
-        )
+        self.dlq = dead_letter_queue(self, f"{name}-dlq", s.name("checkout", "dlq"), tags)
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
             name=s.name("checkout"),
@@ -63,3 +56,15 @@ class CheckoutQueue(pulumi.ComponentResource):
         self.dlq_name = self.dlq.name
         self.dlq_url = self.dlq.url
         self.register_outputs({"queue_url": self.queue.url, "dlq_url": self.dlq.url})
+
+
+def dead_letter_queue(owner: pulumi.Resource, name: str, physical_name: str, tags: dict[str, str]) -> aws.sqs.Queue:
+    """An encrypted queue that keeps what failed as long as SQS can, to be inspected and redriven."""
+    return aws.sqs.Queue(
+        name,
+        name=physical_name,
+        sqs_managed_sse_enabled=True,
+        message_retention_seconds=DLQ_RETENTION_SECONDS,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.checkout_queue import dead_letter_queue
 from components.settings import Settings
 from handlers.shared.contract import CHECKOUT_DETAIL_TYPE, EVENT_SOURCE
 
 SERVICE = "events"
 # The names the basket service publishes with: one definition, shared with the handlers.
 CHECKOUT_PATTERN = {"source": [EVENT_SOURCE], "detail-type": [CHECKOUT_DETAIL_TYPE]}
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass
@@ -70,14 +70,7 @@ class EventBus(pulumi.ComponentResource):
             opts=child,
         )
         # Events EventBridge could not deliver (queue policy broken, queue deleted): kept, not dropped.
-        self.delivery_dlq = aws.sqs.Queue(
-            f"{name}-delivery-dlq",
-            name=s.name("checkout", "delivery", "dlq"),
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            tags=tags,
-            opts=child,
-        )
+        self.delivery_dlq = dead_letter_queue(self, f"{name}-delivery-dlq", s.name("checkout", "delivery", "dlq"), tags)
         self.target_queue_policy = self._allow_rule_to_send(
             f"{name}-target-policy", args.target_queue_arn, args.target_queue_url
         )
