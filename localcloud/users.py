@@ -87,14 +87,7 @@ class Users:
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, Any]) -> Users:
         """The users of a running local cloud, from its outputs (`GET /_localcloud/outputs`)."""
-        cognito = boto3.client(
-            "cognito-idp",
-            endpoint_url=outputs["aws_endpoint_url"],
-            region_name=outputs["region"],
-            aws_access_key_id=outputs["aws_access_key_id"],
-            aws_secret_access_key=outputs["aws_secret_access_key"],
-            config=Config(retries={"max_attempts": 2, "mode": "standard"}),
-        )
+        cognito = outputs_client(outputs, "cognito-idp", config=Config(retries={"max_attempts": 2, "mode": "standard"}))
         return cls(cognito, str(outputs["user_pool_id"]), str(outputs["user_pool_client_id"]))
 
     def create(self, user: str, password: str | None = None, *, email: str | None = None, admin: bool = False) -> None:
@@ -167,3 +160,15 @@ def local_outputs(deployment: Deployment, api_url: str) -> dict[str, Any]:
         "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     }
+
+
+def outputs_client(outputs: Mapping[str, Any], service: str, config: Config | None = None) -> Any:
+    """A boto3 client of `service` on the emulator that `local_outputs` describe, with its credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=outputs["aws_endpoint_url"],
+        region_name=outputs["region"],
+        aws_access_key_id=outputs["aws_access_key_id"],
+        aws_secret_access_key=outputs["aws_secret_access_key"],
+        config=config,
+    )
