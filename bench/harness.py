@@ -14,8 +14,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,18 +185,3 @@ def meta(
         "packages": package_versions(),
         "command": "python -m bench" + (" --smoke" if ctx.smoke else ""),
     }
-
-
-@contextmanager
-def environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the block, restoring the previous values after it."""
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

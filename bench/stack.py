@@ -7,28 +7,20 @@ table names), so the benchmarks measure what `pulumi up` would ship and never a 
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.harness import Context
+from tests.kit.environment import AWS_ENV as AWS_ENV  # the sections take it from here
+from tests.kit.environment import isolate_aws_env as isolate_aws_env
 
 STACK = "dev"
 FUNCTION_TYPE = "aws:lambda/function:Function"
 TABLE_TYPE = "aws:dynamodb/table:Table"
 MAPPING_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
 LAYER_TYPE = "aws:lambda/layerVersion:LayerVersion"
-
-# The region and credentials every in-process client and subprocess uses: the emulator's, never an account's.
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 
 @dataclass(frozen=True)
@@ -47,15 +39,6 @@ class Function:
     @property
     def module(self) -> str:
         return self.handler.rsplit(".", 1)[0]
-
-
-def isolate_aws_env() -> None:
-    """No benchmark may reach a real account: fake credentials, no profile or config file of the user's."""
-    os.environ.update(AWS_ENV)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        os.environ.pop(key, None)
-    os.environ["AWS_CONFIG_FILE"] = os.devnull
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
 def graph(ctx: Context) -> Any:

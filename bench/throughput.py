@@ -15,16 +15,10 @@ reported beside it.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -33,120 +27,21 @@ from bench import stack
 from bench.harness import Context
 from bench.stats import summary
 from bench.workload import checkout_body, product_body
-from localcloud.front import OUTPUTS_PATH
 from localcloud.users import Users
+from tests.kit import processes
+from tests.kit.cloud import running_local_cloud
+from tests.kit.environment import AWS_ENV
 
-READY_DEADLINE_S = 180.0  # graph capture + deploying every resource on a cold machine
 ORDER_DEADLINE_S = 30.0
 POLL_INTERVAL_S = 0.005
-STOP_DEADLINE_S = 20.0
 # A request may start a function worker (a cold start: ~0.3 s idle, tens of seconds on a saturated machine);
 # the front itself gives the emulator 60 s. A benchmark waits for an answer rather than fail on a busy machine.
 REQUEST_TIMEOUT_S = 60.0
 WARM_DEADLINE_S = 60.0  # a worker's cold start is ~0.3 s; this bounds a machine that is very busy
 WARM_ROUNDS_MAX = 20
-WARM_ROUNDS_WITHOUT_PROC = 3  # where worker processes cannot be counted, rounds are all we can do
 
 
-@dataclass(frozen=True)
-class LocalCloud:
-    url: str
-    pid: int  # of `python -m localcloud up`; MiniStack and its function workers run below it
-
-
-@contextmanager
-def local_cloud(log_dir: Path) -> Iterator[LocalCloud]:
-    """Start the local cloud on a free loopback port; yield it once it serves `GET /product`."""
-    from localcloud.emulator import free_port
-
-    port = free_port()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"localcloud-{port}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
-    env.update(stack.AWS_ENV)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "up", "--port", str(port)],
-            cwd=stack.project_path(),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(process, url, log_path)
-            yield LocalCloud(url, process.pid)
-        finally:
-            _stop(process)
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"localcloud up exited with {process.returncode}: {_tail(log_path)}")
-        try:
-            if requests.get(f"{url}/product", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"localcloud up did not serve GET /product within {READY_DEADLINE_S:.0f}s: {_tail(log_path)}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a user stops it (the local cloud then stops MiniStack); harder signals if it hangs."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is not None:
-            return
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=STOP_DEADLINE_S)
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _tail(path: Path, chars: int = 1500) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return "(no log)"
-
-
-def lambda_workers(root_pid: int, function_name: str) -> int | None:
-    """How many worker processes of the function run below `root_pid`; None where /proc cannot tell.
-
-    MiniStack runs each execution environment as `python <tmp>/ministack-lambda-<name>-XXXX/_worker.py`.
-    The emulator says nothing about its pool over HTTP, so the process table is where to count it, and
-    only below our own local cloud: other MiniStacks may be running on the machine.
-    """
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
-        return None
-    children: dict[int, list[int]] = {}
-    commands: dict[int, bytes] = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            commands[int(entry.name)] = (entry / "cmdline").read_bytes()
-        except OSError:  # the process ended while we looked
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the command name in (...) may hold spaces
-        children.setdefault(parent, []).append(int(entry.name))
-    marker = f"/ministack-lambda-{function_name}-".encode()
-    found, stack = 0, list(children.get(root_pid, []))
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
-        command = commands.get(pid, b"")
-        found += marker in command and command.rstrip(b"\0").endswith(b"/_worker.py")
-    return found
-
-
-def warm_workers(target: str, workers: int, count: Callable[[], int | None]) -> dict[str, Any]:
+def warm_workers(target: str, workers: int, count: Callable[[], int]) -> dict[str, Any]:
     """Rounds of `workers` concurrent requests, released together, until `count()` reaches `workers`.
 
     A request that finds every worker busy makes MiniStack start another, so a round can add up to
@@ -175,11 +70,9 @@ def warm_workers(target: str, workers: int, count: Callable[[], int | None]) -> 
     started = time.perf_counter()
     deadline = time.monotonic() + WARM_DEADLINE_S
     rounds, seen = 0, count()
-    max_rounds = WARM_ROUNDS_MAX if seen is not None else WARM_ROUNDS_WITHOUT_PROC
     try:
-        # At least one round, so there are latencies to report: the ready check alone may have started enough
-        # workers (a cold start slower than its 2 s timeout makes the next check start another).
-        while rounds == 0 or (rounds < max_rounds and time.monotonic() < deadline and (seen is None or seen < workers)):
+        # At least one round, so there are latencies to report even where enough workers were already warm.
+        while rounds == 0 or (rounds < WARM_ROUNDS_MAX and time.monotonic() < deadline and seen < workers):
             pool = [threading.Thread(target=one_request, args=(session,)) for session in sessions]
             for thread in pool:
                 thread.start()
@@ -194,7 +87,7 @@ def warm_workers(target: str, workers: int, count: Callable[[], int | None]) -> 
         raise RuntimeError(f"{len(failures)} warm-up GET /product/{{id}} failed, e.g. {failures[0]}")
     return {
         "workers_wanted": workers,
-        "workers_seen": seen,  # None: not countable here, so the rounds were a fixed number
+        "workers_seen": seen,
         "rounds": rounds,
         "seconds": round(time.perf_counter() - started, 3),
         # The slowest requests of the warm-up are the workers' cold starts through the whole path.
@@ -288,22 +181,26 @@ def run(ctx: Context) -> dict[str, Any]:
     started = time.perf_counter()
     product_function = stack.functions(ctx)["product"].name
     threads = ctx.sizes.rps_threads
-    with local_cloud(ctx.log_dir) as cloud:
-        url = cloud.url
+    ctx.log_dir.mkdir(parents=True, exist_ok=True)
+    # The emulator's credentials and region, and none of the benchmark's own settings.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")} | AWS_ENV
+    with running_local_cloud(cwd=stack.project_path(), env=env, log=ctx.log_dir / "localcloud.log") as cloud:
+        url = cloud.api
         ready_s = time.perf_counter() - started
-        users = Users.from_outputs(requests.get(f"{url}{OUTPUTS_PATH}", timeout=REQUEST_TIMEOUT_S).json())
         response = requests.post(
-            f"{url}/product", json=product_body(1), headers=users.admin_bearer(), timeout=REQUEST_TIMEOUT_S
+            f"{url}/product", json=product_body(1), headers=cloud.admin(), timeout=REQUEST_TIMEOUT_S
         )
         if response.status_code != 201:
             raise RuntimeError(f"POST /product answered {response.status_code}: {response.text[:300]}")
         product_id = response.json()["id"]
         warm_up = warm_workers(
-            f"{url}/product/{product_id}", threads, lambda: lambda_workers(cloud.pid, product_function)
+            f"{url}/product/{product_id}",
+            threads,
+            lambda: len(processes.lambda_workers(cloud.process.pid, product_function)),
         )
         return {
             "startup_seconds": round(ready_s, 2),
             "warm_up": warm_up,
             "get_product": requests_per_second(url, product_id, ctx.sizes.rps_requests, threads),
-            "checkout": checkout_to_order(url, users, product_id, ctx.sizes.checkouts),
+            "checkout": checkout_to_order(url, cloud.users, product_id, ctx.sizes.checkouts),
         }

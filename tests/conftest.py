@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.kit.environment import isolate_aws_env
+
 if TYPE_CHECKING:
     from localcloud import emulator
 
 # No test may reach a real account: fake credentials, no profile, no endpoint but the ones we start.
-os.environ.update(
-    AWS_ACCESS_KEY_ID="test",
-    AWS_SECRET_ACCESS_KEY="test",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
-for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE"):
-    os.environ.pop(_key, None)
-os.environ["AWS_CONFIG_FILE"] = os.devnull
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+isolate_aws_env()
 
 
 # Every property test is deterministic (derandomized, no example database carried between runs) and has no
@@ -62,10 +53,7 @@ def slow(request: pytest.FixtureRequest) -> bool:
 def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
     """One MiniStack server for the session, on a free loopback port, IAM enforced."""
     # Imported here, not at the top: the fast tier (tests/unit) never starts an emulator and skips its imports.
-    from localcloud import emulator
+    from tests.kit.stacks import running_emulator
 
-    server = emulator.start(log_dir=tmp_path_factory.mktemp("ministack"), auth=True)
-    try:
+    with running_emulator(tmp_path_factory.mktemp("ministack")) as server:
         yield server
-    finally:
-        server.stop()

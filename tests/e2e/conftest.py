@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from cloud_kit import LocalCloud, start_local_cloud, stop_local_cloud
 
 from localcloud.graph import Graph, capture
+from tests.kit.cloud import LocalCloud, start_local_cloud, stop_local_cloud
 
 
 @pytest.fixture(scope="session")

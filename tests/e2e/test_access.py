@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 import requests
-from access_matrix import CASE_IDS, CASES, MATRIX, Case, body_for
-from cloud_kit import LocalCloud
 
 from handlers.shared.contract import PUBLIC_ROUTES
 from localcloud.graph import Graph
 from localcloud.users import PASSWORD, Users, claims
+from tests.access_matrix import CASE_IDS, CASES, MATRIX, Case, body_for
+from tests.kit.cloud import LocalCloud
 from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e

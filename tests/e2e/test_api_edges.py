@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from cloud_kit import LocalCloud
+
+from tests.access_matrix import WRONG_METHODS
+from tests.kit.cloud import LocalCloud
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +51,7 @@ def test_a_path_no_route_has_is_404_not_found(local_cloud: LocalCloud, http: req
     assert response.status_code == 404 and _error_of(response) == "NOT_FOUND", f"{method} {path}: {response.text}"
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "allow"),
-    [
-        ("PATCH", "/product/p1", "DELETE, GET, HEAD, PUT"),
-        ("DELETE", "/product", "GET, HEAD, POST"),
-        ("PUT", "/basket", "GET, HEAD, POST"),
-        ("POST", "/order", "GET, HEAD"),
-    ],
-)
+@pytest.mark.parametrize(("method", "path", "allow"), WRONG_METHODS)
 def test_a_known_path_with_another_method_is_405_with_allow(
     local_cloud: LocalCloud, http: requests.Session, method, path, allow
 ) -> None:

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
-from cloud_kit import LocalCloud
 
 from localcloud.seed import CATALOGUE
+from tests.kit.cloud import LocalCloud
 from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
 
-def _create_product(cloud: LocalCloud, http: requests.Session, name: str, price: str, category: str) -> dict:
-    body = {"name": name, "description": "e2e", "imageFile": f"{name}.png", "price": float(price), "category": category}
+def _create_product(cloud: LocalCloud, http: requests.Session, name: str, price: str, category: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": name,
+        "description": "e2e",
+        "imageFile": f"{name}.png",
+        "price": float(price),
+        "category": category,
+    }
     response = http.post(f"{cloud.api}/product", json=body, headers=cloud.admin(), timeout=30)
     assert response.status_code == 201, f"POST /product {body}: {response.status_code} {response.text}"
     assert response.headers["Location"].endswith(response.json()["id"]), "POST /product: Location names the new id"

@@ -10,14 +10,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
-from cloud_kit import PROJECT_DIR, start_local_cloud, stop_local_cloud
 
 from localcloud import emulator
 from localcloud.deploy import UnknownResourceTypeError, deploy
 from localcloud.graph import Resource, capture
+from localcloud.users import Users
+from tests.kit import processes
+from tests.kit.cloud import PROJECT_DIR, start_local_cloud, stop_local_cloud
 from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +88,7 @@ def test_sigterm_stops_everything_it_started() -> None:
         assert exit_code == 0, f"exit code {exit_code}: {cloud.lines[-5:]}"
 
         def all_gone() -> bool | None:
-            alive = {pid for pid in started if _alive(pid)}
+            alive = {pid for pid in started if processes.alive(pid)}
             return True if not alive else None
 
         eventually(all_gone, deadline=10, what=f"processes {sorted(started)} gone after SIGTERM")
@@ -95,14 +96,6 @@ def test_sigterm_stops_everything_it_started() -> None:
         assert not scratch[0].exists(), f"left behind: {sorted(p.name for p in scratch[0].rglob('*'))[:10]}"
     finally:
         stop_local_cloud(cloud)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.parametrize("framing", ["Content-Length: abc", "Content-Length: -1", "Transfer-Encoding: chunked"])
@@ -138,14 +131,9 @@ def test_outputs_prints_the_stack_outputs_of_the_running_local_cloud(local_cloud
     assert set(dev_graph.outputs) <= set(outputs), f"missing: {set(dev_graph.outputs) - set(outputs)}"
     assert outputs["api_url"] == f"{local_cloud.api}/", outputs["api_url"]
     assert outputs["issuer"] == f"https://cognito-idp.{outputs['region']}.amazonaws.com/{outputs['user_pool_id']}"
-    # And the emulator's endpoint and credentials, which reach the pool the outputs name
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=outputs["aws_endpoint_url"],
-        region_name=outputs["region"],
-        aws_access_key_id=outputs["aws_access_key_id"],
-        aws_secret_access_key=outputs["aws_secret_access_key"],
-    )
+    # And the emulator's endpoint and credentials, which reach the pool the outputs name (the client a user of the
+    # outputs builds from them)
+    cognito = Users.from_outputs(outputs).cognito
     pool = cognito.describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
     client = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=outputs["user_pool_client_id"])
     assert client["UserPoolClient"]["ClientId"] == outputs["user_pool_client_id"]

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cloud_kit import PROJECT_DIR, LocalCloud
+
+from tests.kit.cloud import PROJECT_DIR, LocalCloud
 
 pytestmark = pytest.mark.e2e
 

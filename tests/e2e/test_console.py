@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 import requests
-from cloud_kit import LocalCloud
+
+from tests.kit.cloud import LocalCloud
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cloud_kit import LocalCloud
 
 from localcloud.graph import Graph
+from tests.kit.cloud import LocalCloud
 from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e

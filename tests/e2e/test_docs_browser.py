@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from cloud_kit import PROJECT_DIR, LocalCloud
+
+from tests.kit.cloud import PROJECT_DIR, LocalCloud
 
 pytestmark = pytest.mark.e2e
 

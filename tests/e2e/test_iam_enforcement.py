@@ -9,29 +9,28 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
-from cloud_kit import LocalCloud
 
 from localcloud import emulator
 from localcloud.deploy import deploy
 from localcloud.graph import Graph, Resource, capture
 from localcloud.users import Users
+from tests.kit.cloud import LocalCloud
 from tests.kit.polling import eventually
+from tests.kit.stacks import running_emulator
 
 pytestmark = pytest.mark.e2e
 
-PRODUCT = {"name": "lamp", "description": "", "imageFile": "", "price": 12.5, "category": "iam"}
+PRODUCT: dict[str, Any] = {"name": "lamp", "description": "", "imageFile": "", "price": 12.5, "category": "iam"}
 
 
 @pytest.fixture(scope="module")
 def own_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
-    server = emulator.start(log_dir=tmp_path_factory.mktemp("ministack-iam"), auth=True)
-    try:
+    with running_emulator(tmp_path_factory.mktemp("ministack-iam")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _product_policy(graph: Graph) -> Resource:

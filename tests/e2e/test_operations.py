@@ -14,21 +14,21 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from cloud_kit import LocalCloud
 
-from handlers.openapi import build_openapi
 from localcloud import emulator
-from localcloud.deploy import Deployment, deploy
+from localcloud.deploy import Deployment
 from localcloud.front import Front
-from localcloud.graph import capture
-from localcloud.users import Users, local_outputs
+from localcloud.users import Users
+from tests.kit.cloud import LocalCloud
 from tests.kit.faults import FaultProxy, aws_error, on_table
 from tests.kit.polling import eventually
+from tests.kit.stacks import faulty_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +37,12 @@ MAX_RECEIVE_COUNT = 2
 CONFIG = {"functions": {"ordering": {"timeoutSeconds": 1}}, "maxReceiveCount": MAX_RECEIVE_COUNT}
 ORDER_WRITE = "DynamoDB_20120810.PutItem"
 BUYER = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "address": "1 Loop St"}
+
+
+def ops(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`python -m ops <args>` as an operator runs it, from the project folder."""
+    command = [sys.executable, "-m", "ops", *args]
+    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @dataclass
@@ -57,19 +63,18 @@ class Shop:
 
     def ops(self, *args: str) -> dict[str, Any]:
         """`python -m ops <args> --local <port> --json`, as an operator runs it; its JSON report."""
-        command = [sys.executable, "-m", "ops", *args, "--local", str(self.port), "--json"]
-        done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0, f"{' '.join(command[1:])}: exit {done.returncode}: {done.stderr}"
+        done = ops(*args, "--local", str(self.port), "--json", timeout=300)
+        assert done.returncode == 0, f"ops {' '.join(args)} --json: exit {done.returncode}: {done.stderr}"
         return dict(json.loads(done.stdout))
 
     def checkout(self, product_id: str) -> tuple[str, str]:
         """A new user's basket of one product, checked out: (user, checkoutId)."""
         user = f"ops-{uuid.uuid4().hex[:12]}"
         auth = self.users.bearer(user)
-        basket = {"userName": user, "items": [{"productId": product_id, "quantity": 2}]}
+        basket: dict[str, Any] = {"userName": user, "items": [{"productId": product_id, "quantity": 2}]}
         created = self.http.post(f"{self.front.url}/basket", json=basket, headers=auth, timeout=30)
         assert created.status_code == 200, f"POST /basket for {user}: {created.status_code} {created.text}"
-        checkout = {"userName": user, **BUYER, "paymentMethod": "card"}
+        checkout: dict[str, Any] = {"userName": user, **BUYER, "paymentMethod": "card"}
         accepted = self.http.post(f"{self.front.url}/basket/checkout", json=checkout, headers=auth, timeout=30)
         assert accepted.status_code == 202, f"POST /basket/checkout for {user}: {accepted.status_code} {accepted.text}"
         return user, str(accepted.json()["checkoutId"])
@@ -78,6 +83,10 @@ class Shop:
         response = self.http.get(f"{self.front.url}/order/{user}", headers=self.users.admin_bearer(), timeout=30)
         assert response.status_code == 200, f"GET /order/{user}: {response.status_code} {response.text}"
         return list(response.json()["items"])
+
+    def placed(self, user: str) -> list[dict[str, Any]] | None:
+        """The user's orders once there is one (None until then)."""
+        return self.orders(user) or None
 
     def depth(self, url: str) -> int:
         attributes = self.client("sqs").get_queue_attributes(
@@ -88,33 +97,19 @@ class Shop:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    graph = capture("dev", CONFIG)
-    port = emulator.free_port()
-    proxy = FaultProxy(f"http://{emulator.HOST}:{port}").start()
-    server = emulator.start(
-        port,
-        region=graph.region,
-        auth=True,
-        log_dir=tmp_path_factory.mktemp("ministack"),
-        extra_env={"AWS_ENDPOINT_URL": proxy.url},  # the functions' SDK calls go through the proxy
-    )
-    front: Front | None = None
-    try:
-        deployment = deploy(graph, server)
-        front = Front(0, deployment.api_url, build_openapi).start()
-        front.outputs = local_outputs(deployment, f"{front.url}/")
-        with requests.Session() as http:
-            yield Shop(deployment, proxy, front, Users.of(deployment), front.outputs, http)
-    finally:
-        if front is not None:
-            front.stop()
-        server.stop()
-        proxy.stop()
+    with faulty_stack(CONFIG, tmp_path_factory.mktemp("ministack")) as stack, requests.Session() as http:
+        yield Shop(stack.deployment, stack.proxy, stack.front, Users.of(stack.deployment), stack.outputs, http)
 
 
 @pytest.fixture(scope="module")
 def product_id(shop: Shop) -> str:
-    body = {"name": "Lamp", "description": "A lamp", "imageFile": "lamp.png", "price": 12.5, "category": "ops"}
+    body: dict[str, Any] = {
+        "name": "Lamp",
+        "description": "A lamp",
+        "imageFile": "lamp.png",
+        "price": 12.5,
+        "category": "ops",
+    }
     created = shop.http.post(f"{shop.front.url}/product", json=body, headers=shop.users.admin_bearer(), timeout=30)
     assert created.status_code == 201, f"POST /product: {created.status_code} {created.text}"
     return str(created.json()["id"])
@@ -125,14 +120,7 @@ def test_ops_refuses_a_stack_it_cannot_find() -> None:
     port = emulator.free_port()
     for command in (["status"], ["redrive", "--dry-run"], ["replay", "--from", "2026-01-01T00:00:00Z", "--to", "now"]):
         # When an operator points a command at it
-        done = subprocess.run(
-            [sys.executable, "-m", "ops", *command, "--local", str(port)],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = ops(*command, "--local", str(port), timeout=60)
         # Then it exits 2 with one line saying so
         assert done.returncode == 2, f"ops {command} on port {port}: exit {done.returncode}, {done.stderr}"
         assert done.stderr.count("\n") == 1 and f"port {port}" in done.stderr, f"ops {command}: {done.stderr!r}"
@@ -183,7 +171,7 @@ def test_checkouts_dead_lettered_by_a_consumer_bug_become_one_order_each_after_r
 
     # Then every checkout becomes exactly one order, and the DLQ and the queue are empty
     for user, checkout_id in checkouts.items():
-        placed = eventually(lambda u=user: shop.orders(u) or None, deadline=60, what=f"the order of {checkout_id}")
+        placed = eventually(partial(shop.placed, user), deadline=60, what=f"the order of {checkout_id}")
         assert [o["orderId"] for o in placed] == [checkout_id], f"GET /order/{user}: {placed}"
     eventually(lambda: shop.depth(queue_url) == 0 or None, deadline=30, what=f"{queue_url} drained")
     assert shop.depth(dlq_url) == 0, f"{dlq_url} after redrive: {shop.depth(dlq_url)} messages"
@@ -194,7 +182,7 @@ def test_replaying_a_window_that_already_became_orders_creates_no_new_order(shop
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
     checkouts = dict(shop.checkout(product_id) for _ in range(2))
     for user, checkout_id in checkouts.items():
-        eventually(lambda u=user: shop.orders(u) or None, deadline=60, what=f"the order of {checkout_id}")
+        eventually(partial(shop.placed, user), deadline=60, what=f"the order of {checkout_id}")
     # The archive stamps events to the second: the window ends past the second of the last one.
     end = datetime.now(UTC) + timedelta(seconds=1)
     logs = shop.client("logs")
@@ -212,7 +200,7 @@ def test_replaying_a_window_that_already_became_orders_creates_no_new_order(shop
         return True if found["events"] else None
 
     for checkout_id in checkouts.values():
-        eventually(lambda c=checkout_id: recognised(c), deadline=60, what=f"replayed {checkout_id} seen in {group}")
+        eventually(partial(recognised, checkout_id), deadline=60, what=f"replayed {checkout_id} seen in {group}")
     # And each user still has exactly one order
     for user, checkout_id in checkouts.items():
         placed = shop.orders(user)
@@ -237,14 +225,7 @@ def test_ops_status_reads_the_local_cloud_a_user_started(local_cloud: LocalCloud
     # Given `python -m localcloud up` running on its port
     port = local_cloud.api.rsplit(":", 1)[1]
     # When an operator asks for the status, as the README says
-    done = subprocess.run(
-        [sys.executable, "-m", "ops", "status", "--local", port],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = ops("status", "--local", port, timeout=120)
     # Then it prints the queues, the dead letters and the stack's alarms
     assert done.returncode == 0, f"ops status --local {port}: exit {done.returncode}: {done.stderr}"
     assert "checkout-dlq" in done.stdout and "dead letters:" in done.stdout, f"ops status: {done.stdout}"

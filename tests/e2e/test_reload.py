@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from cloud_kit import PROJECT_DIR, start_local_cloud, stop_local_cloud
 
+from tests.kit.cloud import PROJECT_DIR, start_local_cloud, stop_local_cloud
 from tests.kit.polling import eventually
 
 pytestmark = pytest.mark.e2e

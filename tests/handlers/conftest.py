@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from helpers import Reply, caller_for, http_event, invoke
 
 from localcloud import emulator
 from localcloud.deploy import Deployment, deploy
 from localcloud.graph import capture
+from tests.handlers.helpers import Reply, invoke
+from tests.kit.environment import environ
+from tests.kit.events import caller_claims, http_event
 
 pytestmark = pytest.mark.handlers
 
@@ -102,31 +103,24 @@ class Services:
 @pytest.fixture(scope="session")
 def services(stack: Stack) -> Iterator[Services]:
     env = {**stack.environment, "AWS_ENDPOINT_URL": stack.endpoint, "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with environ(env):
         yield Services(*(importlib.import_module(f"handlers.{s}.app") for s in ("product", "basket", "ordering")))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
 def call(services: Services) -> Any:
     """call("GET", "/product/1") -> Reply; routes to the service that owns the path, like the HTTP API does.
 
-    The caller is the one such a request is normally made by (helpers.caller_for); `claims=claims_of(...)` names
-    another, `claims=None` makes an anonymous request (a route deployed without its authorizer)."""
+    The caller is the one such a request is normally made by (tests.kit.events.caller_claims);
+    `claims=claims_of(...)` names another, `claims=None` makes an anonymous request (a route deployed without its
+    authorizer)."""
 
     def _call(method: str, path: str, body: Any = None, *, claims: Any = AS_USUAL, **kwargs: Any) -> Reply:
         service = {"product": services.product, "basket": services.basket, "order": services.ordering}[
             path.strip("/").split("/")[0].split("?")[0]
         ]
         if claims is AS_USUAL:
-            claims = caller_for(path, body)
+            claims = caller_claims(path, body)
         return invoke(service, http_event(method, path, body, claims=claims, **kwargs))
 
     return _call

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import jsonschema
 import pytest
 import requests
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
-from helpers import LambdaContext, contact, delivered, envelope, orders_of, product_body, sqs_record, unique
 
 from localcloud.graph import PROJECT_DIR
+from tests.handlers.helpers import Reply, contact, delivered, orders_of, product_body
+from tests.kit.events import LambdaContext, envelope, sqs_record, unique
 
 pytestmark = pytest.mark.handlers
 
@@ -53,6 +57,16 @@ def test_basket_is_priced_from_the_catalogue_exactly(call, products):
     assert call("GET", f"/basket/{user}").json == again
 
 
+@contextlib.contextmanager
+def _hooked(client: Any, event: str, hook: Callable[..., None]) -> Iterator[None]:
+    """`hook` runs first on botocore's `event` (e.g. before-send.dynamodb.UpdateItem) of `client`, for the block."""
+    client.meta.events.register_first(event, hook)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, hook)
+
+
 def _answer_lost_once(client, then=None):
     """A botocore hook on the basket writes: the first UpdateItem reaches DynamoDB but its answer is lost (so the SDK
     sends it again), and `then()` runs between the lost answer and the re-send. Returns (hook, sends)."""
@@ -74,12 +88,9 @@ def test_a_basket_write_sent_twice_by_the_sdk_is_one_version(call, services, pro
     user = unique("u")
     client = services.basket.baskets.client
     hook, sends = _answer_lost_once(client)
-    client.meta.events.register_first("before-send.dynamodb.UpdateItem", hook)
-    try:
+    with _hooked(client, "before-send.dynamodb.UpdateItem", hook):
         # When the basket is written
         basket = fill(call, user, products)
-    finally:
-        client.meta.events.unregister("before-send.dynamodb.UpdateItem", hook)
     # Then both sends reached the table, yet the basket is at its first version, as answered
     assert len(sends) == 2, f"UpdateItem sends for the basket of {user}: {len(sends)}"
     stored = stack.table("basket").get_item(Key={"userName": user})["Item"]
@@ -100,12 +111,9 @@ def test_an_old_write_re_sent_after_a_newer_write_is_not_applied_again(call, ser
         )
 
     hook, sends = _answer_lost_once(client, then=write_b)
-    client.meta.events.register_first("before-send.dynamodb.UpdateItem", hook)
-    try:
+    with _hooked(client, "before-send.dynamodb.UpdateItem", hook):
         # When A is written
         a = fill(call, user, products)
-    finally:
-        client.meta.events.unregister("before-send.dynamodb.UpdateItem", hook)
     (b,) = newer
     # Then A was sent twice, A is answered as version 1 and B as version 2
     assert len(sends) == 3, f"UpdateItem sends for the basket of {user} (A, B, A again): {len(sends)}"
@@ -119,9 +127,9 @@ def test_a_write_racing_another_is_applied_on_top_of_it(call, services, products
     # Given a write A of a new basket, and a write B of the same basket that lands just before A's
     user = unique("u")
     client = services.basket.baskets.client
-    newer = []
+    newer: list[Reply] = []
 
-    started = []
+    started: list[bool] = []
 
     def b_first(**_):
         if not started:  # A's first send; B's own send passes
@@ -129,12 +137,9 @@ def test_a_write_racing_another_is_applied_on_top_of_it(call, services, products
             body = {"userName": user, "items": [{"productId": products[1]["id"], "quantity": 2}]}
             newer.append(call("POST", "/basket", body))
 
-    client.meta.events.register_first("before-send.dynamodb.UpdateItem", b_first)
-    try:
+    with _hooked(client, "before-send.dynamodb.UpdateItem", b_first):
         # When A is written
         a = fill(call, user, products)
-    finally:
-        client.meta.events.unregister("before-send.dynamodb.UpdateItem", b_first)
     # Then B created the basket (version 1) and A was applied on top of it (version 2), neither retried
     (b,) = newer
     assert (b.status, b.json["version"], a["version"]) == (200, 1, 2), f"basket of {user}: B {b}, A {a}"
@@ -345,12 +350,9 @@ def test_a_basket_table_down_after_publishing_still_accepts_the_checkout(call, s
             error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "test"}}
             raise ClientError(error, "UpdateItem")
 
-    client.meta.events.register_first("before-call.dynamodb.UpdateItem", unavailable)
-    try:
+    with _hooked(client, "before-call.dynamodb.UpdateItem", unavailable):
         # When the user checks out
         first = call("POST", "/basket/checkout", contact(user))
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.UpdateItem", unavailable)
     # Then the checkout is accepted, since the event is out, and the basket stays
     assert first.status == 202, f"checkout of {user} with the basket table down after publishing: {first}"
     assert call("GET", f"/basket/{user}").status == 200, f"basket of {user} after its accepted checkout"

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import jsonschema
 import pytest
-from helpers import LambdaContext, contact, delivered, envelope, orders_of, product_body, sqs_record, unique
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from handlers.shared import contract, events
+from tests.handlers.helpers import contact, delivered, orders_of, product_body
+from tests.kit.events import LambdaContext, envelope, sqs_record, unique
 
 pytestmark = pytest.mark.handlers
 

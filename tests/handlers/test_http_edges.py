@@ -5,7 +5,10 @@ the API's error shape."""
 from __future__ import annotations
 
 import pytest
-from helpers import claims_of, http_event, invoke, product_body
+
+from tests.access_matrix import WRONG_METHODS
+from tests.handlers.helpers import invoke, product_body
+from tests.kit.events import claims_of, http_event
 
 pytestmark = pytest.mark.handlers
 
@@ -26,16 +29,7 @@ def test_a_path_no_route_has_is_404_in_the_apis_shape(services, method, path):
         assert reply.json["error"] == "NOT_FOUND", f"{method} {path}: {reply}"
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "allow"),
-    [
-        ("PATCH", "/product/p1", "DELETE, GET, HEAD, PUT"),
-        ("DELETE", "/product", "GET, HEAD, POST"),
-        ("PUT", "/basket", "GET, HEAD, POST"),
-        ("POST", "/order/someone", "GET, HEAD"),
-        ("PUT", "/basket/checkout", "DELETE, GET, HEAD, POST"),  # also /basket/{userName}'s path
-    ],
-)
+@pytest.mark.parametrize(("method", "path", "allow"), WRONG_METHODS)
 def test_a_known_path_with_another_method_is_405_with_allow(services, method, path, allow):
     reply = _default_route(services, method, path)
     assert reply.status == 405 and reply.json["error"] == "METHOD_NOT_ALLOWED", f"{method} {path}: {reply}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers import LambdaContext, contact, delivered, product_body, sqs_record, unique
+
+from tests.handlers.helpers import Reply, contact, delivered, product_body
+from tests.kit.events import LambdaContext, sqs_record, unique
 
 pytestmark = pytest.mark.handlers
 
@@ -34,13 +36,17 @@ def values(records: list[dict[str, Any]], name: str, **dimensions: str) -> list[
     return found
 
 
+def _basket_of_one(call: Callable[..., Reply], prefix: str, name: str, price: float, quantity: int = 1) -> str:
+    """A new user whose basket holds `quantity` of a new product `name` at `price`; returns the user's name."""
+    product = call("POST", "/product", product_body(name=name, price=price)).json
+    user = unique(prefix)
+    reply = call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": quantity}]})
+    assert reply.status == 200, f"POST /basket of {user}: {reply}"
+    return user
+
+
 def test_a_checkout_and_its_order_publish_value_count_and_lag_once(call, stack, services, capsys) -> None:
-    product = call("POST", "/product", product_body(name="Metric lamp", price=2.5)).json
-    user = unique("m")
-    assert (
-        call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": 2}]}).status
-        == 200
-    )
+    user = _basket_of_one(call, "m", "Metric lamp", 2.5, quantity=2)
     capsys.readouterr()
     # When the basket is checked out
     reply = call("POST", "/basket/checkout", contact(user))
@@ -77,12 +83,7 @@ def test_refused_checkouts_are_counted_by_reason(call, capsys) -> None:
 
 
 def test_each_consumed_record_logs_under_its_checkout_id(call, stack, services, monkeypatch) -> None:
-    product = call("POST", "/product", product_body(name="Traced lamp", price=1.5)).json
-    user = unique("c")
-    assert (
-        call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": 1}]}).status
-        == 200
-    )
+    user = _basket_of_one(call, "c", "Traced lamp", 1.5)
     reply = call("POST", "/basket/checkout", contact(user))
     assert reply.status == 202, f"checkout of {user}: {reply}"
     body = delivered(stack, reply.json["checkoutId"])
@@ -130,12 +131,7 @@ def test_with_tracing_on_the_checkout_and_each_consumed_record_carry_the_checkou
 ) -> None:
     from handlers.shared import tracing
 
-    product = call("POST", "/product", product_body(name="Annotated lamp", price=3.0)).json
-    user = unique("t")
-    assert (
-        call("POST", "/basket", {"userName": user, "items": [{"productId": product["id"], "quantity": 1}]}).status
-        == 200
-    )
+    user = _basket_of_one(call, "t", "Annotated lamp", 3.0)
     # Given tracing on (a tracer the helpers find)
     fake = FakeTracer()
     monkeypatch.setattr(tracing, "tracer", lambda: fake)

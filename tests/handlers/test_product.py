@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from helpers import product_body, unique
+
+from tests.handlers.helpers import product_body
+from tests.kit.events import unique
 
 pytestmark = pytest.mark.handlers
 
@@ -207,7 +209,8 @@ def test_a_body_over_64_kib_is_413(call):
 
 
 def test_a_base64_body_that_is_not_utf8_is_400(call, services):
-    from helpers import ADMIN, claims_of, http_event, invoke
+    from tests.handlers.helpers import invoke
+    from tests.kit.events import ADMIN, claims_of, http_event
 
     event = http_event("POST", "/product", raw_body="x", claims=claims_of(ADMIN, admin=True))
     event.update(body="//79/A==", isBase64Encoded=True)

@@ -39,7 +39,7 @@ _METADATA = re.compile(r"python/[^/]+\.dist-info/METADATA")
 
 def pins() -> dict[str, str]:
     """requirements-layer.txt as {canonical name: version}; every line must be an exact pin."""
-    result = {}
+    result: dict[str, str] = {}
     for line in layer_build.REQUIREMENTS.read_text().splitlines():
         text = line.split("#", 1)[0].strip()
         if not text:
@@ -55,7 +55,7 @@ def pins() -> dict[str, str]:
 
 def distributions(archive: Path) -> dict[str, dict[str, Any]]:
     """{canonical name: {"version", "requires"}} from every `python/*.dist-info/METADATA` in a layer zip."""
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     with zipfile.ZipFile(archive) as zf:
         for name in zf.namelist():
             if _METADATA.fullmatch(name):

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -256,37 +253,3 @@ def _json(raw: bytes) -> Body:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-# --- processes: the emulator's Lambda workers --------------------------------------------------------
-
-
-def worker_pids(emulator_pid: int, function_name: str) -> list[int]:
-    """PIDs of the warm Lambda workers MiniStack runs for `function_name` (Linux: read from /proc).
-
-    MiniStack starts each worker as its own child, `python <tmpdir>/_worker.py`, with a tmpdir named
-    `ministack-lambda-<function name>-<random>`; that name is the only link from a process to its function.
-    """
-    marker = f"ministack-lambda-{function_name}-"
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            # Field 4 of /proc/<pid>/stat is the parent; the command name (field 2) may hold spaces, so split after it.
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue  # exited meanwhile
-        if parent == emulator_pid and marker in cmdline:
-            found.append(int(proc.name))
-    return sorted(found)
-
-
-def kill_workers(emulator_pid: int, function_name: str) -> list[int]:
-    """SIGKILL every worker of `function_name`, as a crash or an out-of-memory kill would; returns their PIDs."""
-    pids = worker_pids(emulator_pid, function_name)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    return pids

@@ -14,15 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_kit import Api, Cloud, Report
 
-from handlers.openapi import build_openapi
-from localcloud import emulator
-from localcloud.deploy import Deployment, deploy
-from localcloud.front import Front
-from localcloud.graph import capture
 from localcloud.users import Users
-from tests.kit.faults import FaultProxy
+from tests.kit.stacks import FaultyStack, faulty_stack
+from tests.reliability.reliability_kit import Api, Cloud, Report
 
 HERE = Path(__file__).parent
 CONSUMER_TIMEOUT_SECONDS = 1
@@ -73,34 +68,14 @@ def report() -> Report:
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     """The dev stack on MiniStack (IAM enforced), its functions' AWS calls through a FaultProxy."""
-    graph = capture("dev", CONFIG)
-    port = emulator.free_port()
-    proxy = FaultProxy(f"http://{emulator.HOST}:{port}").start()
-    server = emulator.start(
-        port,
-        region=graph.region,
-        auth=True,
-        log_dir=tmp_path_factory.mktemp("ministack"),
-        extra_env={
-            # The Lambda workers inherit MiniStack's environment: their SDK calls go through the proxy.
-            "AWS_ENDPOINT_URL": proxy.url,
-        },
-    )
-    front: Front | None = None
-    try:
-        deployment = deploy(graph, server)
-        front = Front(0, deployment.api_url, build_openapi).start()
-        REPORT.proxy = proxy
-        yield _describe(server, proxy, deployment, front)
-    finally:
-        if front is not None:
-            front.stop()
-        server.stop()
-        proxy.stop()
+    with faulty_stack(CONFIG, tmp_path_factory.mktemp("ministack")) as stack:
+        REPORT.proxy = stack.proxy
+        yield _describe(stack)
 
 
-def _describe(server: emulator.Emulator, proxy: FaultProxy, deployment: Deployment, front: Front) -> Cloud:
+def _describe(stack: FaultyStack) -> Cloud:
     """Find the queues, bus and consumer by how the graph wires them, not by their names."""
+    deployment = stack.deployment
     mapping = deployment.output("aws:lambda/eventSourceMapping:EventSourceMapping")
     queues = {str(deployment.outputs[q.urn]["arn"]): deployment.outputs[q.urn] for q in deployment.resources(QUEUE)}
     queue = queues[str(mapping["eventSourceArn"])]
@@ -117,11 +92,11 @@ def _describe(server: emulator.Emulator, proxy: FaultProxy, deployment: Deployme
         if str(deployment.outputs[f.urn]["name"]) in str(mapping["functionName"])
     )
     return Cloud(
-        emulator=server,
-        proxy=proxy,
+        emulator=stack.emulator,
+        proxy=stack.proxy,
         deployment=deployment,
-        front=front,
-        api=Api(front.url, REPORT, Users.of(deployment)),
+        front=stack.front,
+        api=Api(stack.front.url, REPORT, Users.of(deployment)),
         report=REPORT,
         tables=tables,
         queue_url=str(queue["url"]),

@@ -5,31 +5,29 @@ report counts requests and 5xx answers, and remembers every accepted checkout (a
 those are the orders the final audit expects to find exactly once.
 
 Requests carry the access token of the caller the API's rules expect (`caller_of`): the user a request is about,
-or the admin. Users are created in the stack's user pool on first use (localcloud.users).
+or the admin (tests.kit.events). Users are created in the stack's user pool on first use (localcloud.users).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import requests
 from boto3.dynamodb.conditions import Key
+from requests import Response
 
-from handlers.shared.models import USER_NAME_PATTERN
 from localcloud.deploy import Deployment
 from localcloud.emulator import Emulator
 from localcloud.front import Front
 from localcloud.users import ADMIN, Users
+from tests.kit.events import caller_of, to_json
 from tests.kit.faults import FaultProxy
 from tests.kit.polling import eventually
 
@@ -61,25 +59,8 @@ def leaks(body: str, echoed: Iterable[str] = ()) -> list[str]:
     return sorted({match.group(0) for match in _LEAKS.finditer(body)})
 
 
-_USER_NAME = re.compile(USER_NAME_PATTERN)
 # `caller=` of Api.request: who makes the request; by default the one the rules expect (`caller_of`).
 AUTO = "<the caller the rules expect>"
-
-
-def caller_of(path: str, body: Any = None) -> str:
-    """The user a request is normally made by: the user it is about (the body's `userName`, or the `{userName}` of
-    /basket/{userName} and /order/{userName}), else the admin (the catalogue, the listings, a name no user can
-    have). Tests of the access rules name their caller instead."""
-    parts = urlsplit(path).path.strip("/").split("/")
-    user = body.get("userName") if isinstance(body, dict) else None
-    if user is None and len(parts) == 2 and parts[0] in ("basket", "order") and parts[1] != "checkout":
-        user = unquote(parts[1])
-    return user if isinstance(user, str) and _USER_NAME.fullmatch(user) else ADMIN.name
-
-
-def unique(prefix: str) -> str:
-    """A user name no other test (or earlier run on the same emulator) uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +90,7 @@ class Report:
     _expecting: tuple[int, ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def observe(self, response: Response, *args: Any, **kwargs: Any) -> None:
         request = response.request
         line = f"{request.method} {request.path_url} -> {response.status_code}"
         with self._lock:
@@ -187,7 +168,7 @@ class Api:
             self._local.session = session
         return session
 
-    def request(self, method: str, path: str, *, caller: str | None = AUTO, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, caller: str | None = AUTO, **kwargs: Any) -> Response:
         headers = dict(kwargs.pop("headers", None) or {})
         if not any(name.lower() == "authorization" for name in headers):
             who = caller_of(path, kwargs.get("json")) if caller == AUTO else caller
@@ -195,20 +176,20 @@ class Api:
         # Generous: a burst of parallel requests makes the emulator start a worker per request, on two cores.
         return self.session().request(method, self.base + path, timeout=90, headers=headers, **kwargs)
 
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
+    def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, body: Any = None, *, caller: str | None = AUTO, **kwargs: Any) -> requests.Response:
+    def post(self, path: str, body: Any = None, *, caller: str | None = AUTO, **kwargs: Any) -> Response:
         return self.request(
             "POST", path, caller=caller_of(path, body) if caller == AUTO else caller, **_json_body(body, kwargs)
         )
 
-    def put(self, path: str, body: Any = None, *, caller: str | None = AUTO, **kwargs: Any) -> requests.Response:
+    def put(self, path: str, body: Any = None, *, caller: str | None = AUTO, **kwargs: Any) -> Response:
         return self.request(
             "PUT", path, caller=caller_of(path, body) if caller == AUTO else caller, **_json_body(body, kwargs)
         )
 
-    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+    def delete(self, path: str, **kwargs: Any) -> Response:
         return self.request("DELETE", path, **kwargs)
 
     # --- the steps most tests take ---
@@ -224,7 +205,7 @@ class Api:
         assert response.status_code == 200, f"POST /basket {body} -> {response.status_code} {response.text}"
         return dict(response.json(parse_float=Decimal))
 
-    def checkout(self, user: str) -> requests.Response:
+    def checkout(self, user: str) -> Response:
         return self.post(CHECKOUT_PATH, {"userName": user, **BUYER})
 
 
@@ -233,7 +214,7 @@ def _json_body(body: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     digits, so the shortest repr of its float is exactly its decimal value: the server reads the same Decimal."""
     if body is None:
         return kwargs
-    text = json.dumps(body, default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
+    text = to_json(body)
     headers = {"Content-Type": "application/json", **(kwargs.pop("headers", None) or {})}
     return {**kwargs, "data": text.encode(), "headers": headers}
 

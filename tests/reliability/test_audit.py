@@ -9,9 +9,8 @@ import uuid
 from collections import Counter
 from decimal import Decimal
 
-from reliability_kit import Cloud, Report
-
 from tests.kit.polling import eventually
+from tests.reliability.reliability_kit import Cloud, Report
 
 # Checkouts the audit makes itself when the run accepted none (the audit run alone, or with -k): books with nothing
 # in them would pass whatever the system does.

@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from reliability_kit import Cloud, unique
 
 from handlers.shared.aws import SDK_ATTEMPTS
-from tests.kit.faults import aws_error, failed_entries, kill_workers, on_table, throttled
+from tests.kit.events import unique
+from tests.kit.faults import aws_error, failed_entries, on_table, throttled
 from tests.kit.polling import eventually
+from tests.kit.processes import kill_workers
+from tests.reliability.reliability_kit import Cloud
 
 PUT_EVENTS = "AWSEvents.PutEvents"
 PUT_ITEM = "DynamoDB_20120810.PutItem"
@@ -63,35 +65,24 @@ def test_bus_rejecting_the_entry_answers_503_keeps_the_basket_and_the_retry_beco
     assert Decimal(order["totalPrice"]) == Decimal("25.00"), f"order {checkout_id}: {order}"
 
 
-def test_bus_down_answers_503_after_the_sdk_retries_and_nothing_is_published(cloud: Cloud) -> None:
+@pytest.mark.parametrize("forward", [False, True], ids=["the bus is down", "the bus's answers are lost"])
+def test_a_failed_publish_is_a_503_that_keeps_the_basket_and_the_retry_is_one_order(
+    cloud: Cloud, forward: bool
+) -> None:
     # Given a basket
-    user, basket = _basket(cloud, "bus-down")
-    # When every PutEvents fails with 500 InternalFailure
-    with cloud.report.expecting_503(), cloud.proxy.injecting(PUT_EVENTS, aws_error(500, "InternalFailure")) as rule:
-        refused = cloud.api.checkout(user)
-    # Then the function retried as configured, then answered 503 and kept the basket
-    _assert_unavailable(refused, f"checkout of {user} while the bus is down")
-    assert rule.matched == SDK_ATTEMPTS, f"PutEvents attempts: {rule.matched}, configured {SDK_ATTEMPTS}"
-    _assert_kept(cloud, user, basket)
-    # And the retry after recovery is the one order
-    checkout_id = _accepted(cloud.api.checkout(user), f"retried checkout of {user}")
-    cloud.exactly_one_order(user, checkout_id)
-
-
-def test_a_publish_whose_answer_is_lost_and_the_clients_retry_become_one_order(cloud: Cloud) -> None:
-    # Given a basket
-    user, basket = _basket(cloud, "answer-lost")
-    # When every PutEvents reaches the bus but its answer is lost (a 500 after the event went out)
+    user, basket = _basket(cloud, "publish-failed")
+    # When every PutEvents fails with 500 InternalFailure: without reaching the bus, or after the event went out
     with (
         cloud.report.expecting_503(),
-        cloud.proxy.injecting(PUT_EVENTS, aws_error(500, "InternalFailure"), forward=True) as rule,
+        cloud.proxy.injecting(PUT_EVENTS, aws_error(500, "InternalFailure"), forward=forward) as rule,
     ):
         refused = cloud.api.checkout(user)
-    # Then the client is told 503 and keeps its basket, although SDK_ATTEMPTS identical events are on the bus
-    _assert_unavailable(refused, f"checkout of {user} whose PutEvents answers were lost")
-    assert rule.matched == SDK_ATTEMPTS, f"PutEvents attempts that reached the bus: {rule.matched}"
+    # Then the function retried as configured, then answered 503 and kept the basket (although, when the answers
+    # were lost, SDK_ATTEMPTS identical events are on the bus)
+    _assert_unavailable(refused, f"checkout of {user} while PutEvents fails (reaching the bus: {forward})")
+    assert rule.matched == SDK_ATTEMPTS, f"PutEvents attempts: {rule.matched}, configured {SDK_ATTEMPTS}"
     _assert_kept(cloud, user, basket)
-    # And when the client retries, it gets the same checkout, and all those events are one order
+    # And when the client retries, it gets one checkout, and all those events are one order
     checkout_id = _accepted(cloud.api.checkout(user), f"retried checkout of {user}")
     cloud.exactly_one_order(user, checkout_id)
     cloud.drained()

@@ -27,9 +27,9 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from reliability_kit import Cloud
 
 from tests.kit.faults import failed_entries
+from tests.reliability.reliability_kit import Cloud
 
 PRICES = st.decimals(min_value=0, max_value=500, places=2, allow_nan=False, allow_infinity=False)
 QUANTITIES = st.integers(min_value=1, max_value=99)

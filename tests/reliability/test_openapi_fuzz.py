@@ -17,9 +17,11 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from reliability_kit import Cloud, caller_of, leaks
+from requests.structures import CaseInsensitiveDict
 
 from localcloud.graph import PROJECT_DIR
+from tests.kit.events import caller_of
+from tests.reliability.reliability_kit import Cloud, leaks
 
 GATEWAY_401 = {"message": "Unauthorized"}
 # At least 2,000 requests over the 12 operations in the default run; operations with few inputs get fewer.
@@ -64,7 +66,9 @@ class CallerToken:
         return caller_of(case.formatted_path, case.body)
 
     def set(self, case: schemathesis.Case, data: str, context: Any) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"{_CALLER}{data}"}
+        headers = CaseInsensitiveDict(case.headers)  # a copy: the case may share its headers
+        headers["Authorization"] = f"{_CALLER}{data}"
+        case.headers = headers
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -97,8 +101,8 @@ def no_internals_leak(ctx: schemathesis.CheckContext, response: schemathesis.Res
 )
 def test_no_input_breaks_the_api_or_shows_its_internals(case: schemathesis.Case, cloud: Cloud) -> None:
     cloud.report.examples["fuzz"] += 1
-    mark = (case.headers or {}).get("Authorization", "")
-    if mark.startswith(_CALLER):
+    mark = case.headers.get("Authorization", "") if case.headers else ""
+    if case.headers and mark.startswith(_CALLER):
         case.headers["Authorization"] = cloud.api.auth(mark.removeprefix(_CALLER))["Authorization"]
     response = case.call(base_url=cloud.front.url, session=cloud.api.session())
     excluded = NOT_APPLICABLE

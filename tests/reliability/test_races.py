@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import requests
-from reliability_kit import Cloud, unique
+
+from tests.kit.events import unique
+from tests.reliability.reliability_kit import Cloud
 
 FUNCTION = "aws:lambda/function:Function"
 UPDATE_ITEM = "DynamoDB_20120810.UpdateItem"

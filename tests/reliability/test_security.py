@@ -10,10 +10,11 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from reliability_kit import Cloud, leaks, unique
 
 from handlers.shared.jsonio import MAX_BODY_BYTES
 from localcloud.graph import Graph, capture
+from tests.kit.events import unique
+from tests.reliability.reliability_kit import Cloud, leaks
 
 # --- bodies -----------------------------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ def _injections() -> Iterator[Any]:
 
 @pytest.mark.parametrize(("method", "path"), list(_injections()))
 def test_a_path_injection_is_a_4xx_that_reveals_nothing(cloud: Cloud, method: str, path: str) -> None:
-    response = cloud.api.request(method, path, **({"json": {"name": "x"}} if method == "PUT" else {}))
+    response = cloud.api.request(method, path, json={"name": "x"} if method == "PUT" else None)
     _assert_error(response, {400, 404, 405}, f"{method} {path}")
 
 
@@ -114,7 +115,8 @@ def test_an_undeclared_method_is_a_405_with_allow(cloud: Cloud, method: str) -> 
     assert response.headers["Allow"] == "GET, HEAD, POST", response.headers
 
 
-def _cursor(key: dict[str, Any]) -> str:
+def _cursor(key: Any) -> str:
+    """A page cursor as the API writes one (URL-safe base64 of JSON, unpadded), around any JSON value."""
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
