@@ -204,8 +204,9 @@ class Settings(_Model):
         for key, instead in _REMOVED_KEYS.items():
             if raw.get(key) is not None:
                 raise SettingsError(f"{NAMESPACE}:{key}", raw[key], f"no longer a setting ({instead}); remove it")
-        stack_wide = {alias: raw[key] for alias, key in _stack_wide_keys().items() if key in raw}
-        data = {key: value for key, value in raw.items() if key not in _stack_wide_keys().values()}
+        aliases = {FunctionSettings.stack_wide_key(name): to_camel(name) for name in FunctionSettings.model_fields}
+        stack_wide = {alias: raw[key] for key, alias in aliases.items() if key in raw}
+        data = {key: value for key, value in raw.items() if key not in aliases}
         data |= {"pulumi:project": project, "pulumi:stack": stack, "aws:region": region, _STACK_WIDE: stack_wide}
         try:
             return cls.model_validate(data)
@@ -328,10 +329,6 @@ def _level_key(service: str | None, field: str) -> str:
     )
 
 
-def _stack_wide_keys() -> dict[str, str]:
-    return {to_camel(name): FunctionSettings.stack_wide_key(name) for name in FunctionSettings.model_fields}
-
-
 def _allowed(field: FieldInfo) -> str:
     """What a field accepts, in words, from its declaration."""
     if field.description:
@@ -355,19 +352,16 @@ def _settings_error(invalid: ValidationError, raw: Mapping[str, Any]) -> Setting
         return cause
     loc = [str(part) for part in error["loc"]]
     value = error["input"]
-    if loc[0] == _STACK_WIDE:
-        key, field = FunctionSettings.stack_wide_key(_snake(loc[1])), FunctionSettings.model_fields[_snake(loc[1])]
-        return SettingsError(f"{NAMESPACE}:{key}", raw.get(key, value), _allowed(field))
-    if loc[0] == "functions" and len(loc) >= 2 and loc[2:3] != ["[key]"]:
-        service = loc[1]
-        if len(loc) == 2 or error["type"] == "extra_forbidden":
-            fields = ", ".join(to_camel(f) for f in FunctionSettings.model_fields)
-            section = {loc[2]: value} if len(loc) > 2 else value
-            return SettingsError(
-                f"{NAMESPACE}:functions.{service}", section, f"a mapping whose keys are among {fields}"
-            )
-        field = FunctionSettings.model_fields[_snake(loc[2])]
-        return SettingsError(f"{NAMESPACE}:functions.{service}.{loc[2]}", value, _allowed(field))
+    # A function's own value: functions.<service>.<field>; `[key]` marks a service name that is none of ours.
+    service = loc[1] if loc[0] == "functions" and len(loc) > 1 and loc[-1] != "[key]" else None
+    if service and (len(loc) == 2 or error["type"] == "extra_forbidden"):
+        fields = ", ".join(to_camel(f) for f in FunctionSettings.model_fields)
+        section = {loc[2]: value} if len(loc) > 2 else value
+        return SettingsError(f"{NAMESPACE}:functions.{service}", section, f"a mapping whose keys are among {fields}")
+    if service or loc[0] == _STACK_WIDE:
+        name = _snake(loc[-1])
+        key = _level_key(service, name)
+        return SettingsError(key, raw.get(key.partition(":")[2], value), _allowed(FunctionSettings.model_fields[name]))
     if error["type"] == "extra_forbidden":
         return SettingsError(
             f"{NAMESPACE}:{loc[0]}",
