@@ -112,20 +112,8 @@ class _AwsLikeMocks(pulumi_mocks.Mocks):
         self.region = region
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
-        # The failures list must be a list: pulumi's MockMonitor.Invoke iterates it even when empty
-        # (a `None` there, as the base class's signature allows, raises TypeError on the first invoke).
-        function = args.token
-        if function == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
-                "userId": ACCOUNT_ID,
-                "id": ACCOUNT_ID,
-            }, []
-        if function == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, []
-        if function == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        # The program invokes no data source. The failures list must be a list: pulumi's MockMonitor.Invoke
+        # iterates it even when empty (a `None` there, as the base class's signature allows, raises TypeError).
         return {}, []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:

@@ -5,6 +5,9 @@ the emulator gave the resources created before it), makes the boto3 calls the AW
 returns the outputs the emulator reports (`id`, `arn`, ...). The deployer compares those with the mock
 runtime's and rewrites the inputs of later resources where they differ, so a creator returns only values
 the emulator reported or that equal the mock's by construction, never an id of its own invention.
+
+Creators map the inputs the dev and prod stacks declare, no more: an argument the program starts to set is mapped
+here when it does (an unmapped one is not sent to the emulator).
 """
 
 from __future__ import annotations
@@ -88,25 +91,15 @@ def _int(value: Any) -> int | None:
 
 @creates("aws:iam/role:Role")
 def _role(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    iam = ctx.client("iam")
-    role = iam.create_role(
+    role = ctx.client("iam").create_role(
         **_clean(
             {
                 "RoleName": i.get("name") or r.physical_name,
                 "AssumeRolePolicyDocument": _json(i["assumeRolePolicy"]),
-                "Description": i.get("description"),
-                "Path": i.get("path"),
-                "MaxSessionDuration": _int(i.get("maxSessionDuration")),
-                "PermissionsBoundary": i.get("permissionsBoundary"),
                 "Tags": _tag_list(i),
             }
         )
     )["Role"]
-    for inline in i.get("inlinePolicies") or []:
-        if inline.get("name") and inline.get("policy"):
-            iam.put_role_policy(RoleName=role["RoleName"], PolicyName=inline["name"], PolicyDocument=inline["policy"])
-    for policy_arn in i.get("managedPolicyArns") or []:
-        iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=policy_arn)
     return {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"], "uniqueId": role["RoleId"]}
 
 
@@ -129,62 +122,31 @@ def _key_schema(hash_key: str | None, range_key: str | None, key_schemas: list[d
     return schema
 
 
-def _projection(index: Mapping[str, Any]) -> dict[str, Any]:
-    return _clean({"ProjectionType": index["projectionType"], "NonKeyAttributes": index.get("nonKeyAttributes")})
-
-
 @creates("aws:dynamodb/table:Table")
 def _table(ctx: Context, r: Resource, i: Inputs) -> Outputs:
+    # Both stacks bill on demand: no provisioned throughput to map.
     ddb = ctx.client("dynamodb")
-    billing = i.get("billingMode") or "PROVISIONED"
-    provisioned = billing == "PROVISIONED"
-    throughput = {"ReadCapacityUnits": _int(i.get("readCapacity")), "WriteCapacityUnits": _int(i.get("writeCapacity"))}
-    stream = {"StreamEnabled": True, "StreamViewType": i.get("streamViewType")} if i.get("streamEnabled") else None
-    sse = i.get("serverSideEncryption") or {}
     name = i.get("name") or r.physical_name
     table = ddb.create_table(
         **_clean(
             {
                 "TableName": name,
-                "BillingMode": billing,
+                "BillingMode": i.get("billingMode"),
                 "AttributeDefinitions": [
                     {"AttributeName": a["name"], "AttributeType": a["type"]} for a in i.get("attributes") or []
                 ],
-                "KeySchema": _key_schema(i.get("hashKey"), i.get("rangeKey"), i.get("keySchemas")),
+                "KeySchema": _key_schema(i.get("hashKey"), i.get("rangeKey"), None),
                 "GlobalSecondaryIndexes": [
-                    _clean(
-                        {
-                            "IndexName": g["name"],
-                            "KeySchema": _key_schema(g.get("hashKey"), g.get("rangeKey"), g.get("keySchemas")),
-                            "Projection": _projection(g),
-                            "ProvisionedThroughput": {
-                                "ReadCapacityUnits": _int(g.get("readCapacity")),
-                                "WriteCapacityUnits": _int(g.get("writeCapacity")),
-                            }
-                            if provisioned
-                            else None,
-                        }
-                    )
+                    {
+                        "IndexName": g["name"],
+                        "KeySchema": _key_schema(g.get("hashKey"), g.get("rangeKey"), g.get("keySchemas")),
+                        "Projection": {"ProjectionType": g["projectionType"]},
+                    }
                     for g in i.get("globalSecondaryIndexes") or []
                 ],
-                "LocalSecondaryIndexes": [
-                    {
-                        "IndexName": index["name"],
-                        "KeySchema": _key_schema(i.get("hashKey"), index["rangeKey"], None),
-                        "Projection": _projection(index),
-                    }
-                    for index in i.get("localSecondaryIndexes") or []
-                ],
-                "ProvisionedThroughput": throughput if provisioned else None,
-                "StreamSpecification": stream,
-                "SSESpecification": {
-                    "Enabled": True,
-                    "SSEType": "KMS",
-                    "KMSMasterKeyId": sse.get("kmsKeyArn"),
-                }
-                if sse.get("enabled")
+                "SSESpecification": {"Enabled": True, "SSEType": "KMS"}
+                if (i.get("serverSideEncryption") or {}).get("enabled")
                 else None,
-                "TableClass": i.get("tableClass"),
                 "DeletionProtectionEnabled": i.get("deletionProtectionEnabled"),
                 "Tags": _tag_list(i),
             }
@@ -207,19 +169,8 @@ def _table(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 _QUEUE_ATTRIBUTES = {
     "visibilityTimeoutSeconds": "VisibilityTimeout",
     "messageRetentionSeconds": "MessageRetentionPeriod",
-    "delaySeconds": "DelaySeconds",
-    "maxMessageSize": "MaximumMessageSize",
-    "receiveWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
     "redrivePolicy": "RedrivePolicy",
-    "redriveAllowPolicy": "RedriveAllowPolicy",
-    "policy": "Policy",
     "sqsManagedSseEnabled": "SqsManagedSseEnabled",
-    "kmsMasterKeyId": "KmsMasterKeyId",
-    "kmsDataKeyReusePeriodSeconds": "KmsDataKeyReusePeriodSeconds",
-    "fifoQueue": "FifoQueue",
-    "contentBasedDeduplication": "ContentBasedDeduplication",
-    "deduplicationScope": "DeduplicationScope",
-    "fifoThroughputLimit": "FifoThroughputLimit",
 }
 
 
@@ -238,8 +189,6 @@ def _queue(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     attributes = {
         aws_name: _attribute_value(i[key]) for key, aws_name in _QUEUE_ATTRIBUTES.items() if i.get(key) is not None
     }
-    if attributes.get("FifoQueue") == "false":
-        del attributes["FifoQueue"]  # AWS accepts the attribute only as "true"; a standard queue omits it
     url = sqs.create_queue(**_clean({"QueueName": name, "Attributes": attributes, "tags": _tag_map(i)}))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return {"id": url, "url": url, "arn": arn, "name": name}
@@ -257,9 +206,7 @@ def _queue_policy(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 @creates("aws:cloudwatch/eventBus:EventBus")
 def _event_bus(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.physical_name
-    bus = ctx.client("events").create_event_bus(
-        **_clean({"Name": name, "Description": i.get("description"), "Tags": _tag_list(i)})
-    )
+    bus = ctx.client("events").create_event_bus(**_clean({"Name": name, "Tags": _tag_list(i)}))
     return {"id": name, "name": name, "arn": bus["EventBusArn"]}
 
 
@@ -272,9 +219,7 @@ def _event_archive(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "ArchiveName": name,
                 "EventSourceArn": i["eventSourceArn"],
                 "Description": i.get("description"),
-                "EventPattern": _json(i.get("eventPattern")),
                 "RetentionDays": _int(i.get("retentionDays")),
-                "KmsKeyIdentifier": i.get("kmsKeyIdentifier"),
             }
         )
     )
@@ -283,18 +228,13 @@ def _event_archive(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 
 @creates("aws:cloudwatch/eventRule:EventRule")
 def _event_rule(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    name = i.get("name") or r.physical_name
-    state = i.get("state") or ("DISABLED" if i.get("isEnabled") is False else "ENABLED")
     rule = ctx.client("events").put_rule(
         **_clean(
             {
-                "Name": name,
+                "Name": i.get("name") or r.physical_name,
                 "EventBusName": i.get("eventBusName"),
                 "EventPattern": _json(i.get("eventPattern")),
-                "ScheduleExpression": i.get("scheduleExpression"),
-                "State": state,
-                "Description": i.get("description"),
-                "RoleArn": i.get("roleArn"),
+                "State": "ENABLED",
                 "Tags": _tag_list(i),
             }
         )
@@ -304,45 +244,33 @@ def _event_rule(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 
 @creates("aws:cloudwatch/eventTarget:EventTarget")
 def _event_target(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    target_id = i.get("targetId") or r.name
+    retry = i.get("retryPolicy") or {}
     target = {
-        "Id": target_id,
+        "Id": r.name,
         "Arn": i["arn"],
-        "RoleArn": i.get("roleArn"),
-        "Input": i.get("input"),
-        "InputPath": i.get("inputPath"),
         "DeadLetterConfig": {"Arn": (i.get("deadLetterConfig") or {}).get("arn")},
         "RetryPolicy": {
-            "MaximumEventAgeInSeconds": _int((i.get("retryPolicy") or {}).get("maximumEventAgeInSeconds")),
-            "MaximumRetryAttempts": _int((i.get("retryPolicy") or {}).get("maximumRetryAttempts")),
+            "MaximumEventAgeInSeconds": _int(retry.get("maximumEventAgeInSeconds")),
+            "MaximumRetryAttempts": _int(retry.get("maximumRetryAttempts")),
         },
-        "SqsParameters": {"MessageGroupId": (i.get("sqsTarget") or {}).get("messageGroupId")},
     }
     response = ctx.client("events").put_targets(
         **_clean({"Rule": i["rule"], "EventBusName": i.get("eventBusName"), "Targets": [_clean(target)]})
     )
     if response.get("FailedEntryCount"):
-        raise RuntimeError(f"PutTargets refused {target_id}: {response['FailedEntries']}")
-    return {"targetId": target_id}
+        raise RuntimeError(f"PutTargets refused {r.name}: {response['FailedEntries']}")
+    return {"targetId": r.name}
 
 
 # --- Lambda -----------------------------------------------------------------------------------------
 
 
-def _code_zip(ctx: Context, i: Inputs) -> bytes:
-    code = i.get("code")
-    if code is None:
-        raise ValueError("only zip packages from a local archive are supported (no code input)")
-    return archive.zip_bytes(code, ctx.project_dir)
-
-
 @creates("aws:lambda/layerVersion:LayerVersion")
 def _layer_version(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    name = i.get("layerName") or r.physical_name
     published = ctx.client("lambda").publish_layer_version(
         **_clean(
             {
-                "LayerName": name,
+                "LayerName": i.get("layerName") or r.physical_name,
                 "Description": i.get("description"),
                 # Not the declared archive: it holds wheels for the declared runtime and architecture, and the
                 # emulator runs functions with its own interpreter (pydantic-core is compiled, so those wheels
@@ -350,7 +278,6 @@ def _layer_version(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "Content": {"ZipFile": layer.layer_zip()},
                 "CompatibleRuntimes": i.get("compatibleRuntimes"),
                 "CompatibleArchitectures": i.get("compatibleArchitectures"),
-                "LicenseInfo": i.get("licenseInfo"),
             }
         )
     )
@@ -368,8 +295,8 @@ def _invoke_arn(ctx: Context, function_arn: str) -> str:
 
 @creates("aws:lambda/function:Function")
 def _function(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    if i.get("packageType") == "Image" or i.get("imageUri"):
-        raise ValueError("container image functions are not supported locally")
+    if i.get("code") is None:
+        raise ValueError("only zip packages from a local archive are supported (no code input)")
     name = i.get("name") or r.physical_name
     logging_config = i.get("loggingConfig") or {}
     fn = ctx.client("lambda").create_function(
@@ -379,22 +306,17 @@ def _function(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "Runtime": i.get("runtime"),
                 "Role": i["role"],
                 "Handler": i.get("handler"),
-                "Code": {"ZipFile": _code_zip(ctx, i)},
-                "Description": i.get("description"),
+                "Code": {"ZipFile": archive.zip_bytes(i["code"], ctx.project_dir)},
                 "Timeout": _int(i.get("timeout")),
                 "MemorySize": _int(i.get("memorySize")),
-                "Publish": bool(i.get("publish")),
+                "Publish": bool(i.get("publish")),  # a version, for the alias the API and the queue invoke
                 "Environment": {"Variables": (i.get("environment") or {}).get("variables")},
                 "Layers": i.get("layers"),
                 "Architectures": i.get("architectures"),
                 "TracingConfig": {"Mode": (i.get("tracingConfig") or {}).get("mode")},
-                "EphemeralStorage": {"Size": _int((i.get("ephemeralStorage") or {}).get("size"))},
-                "DeadLetterConfig": {"TargetArn": (i.get("deadLetterConfig") or {}).get("targetArn")},
                 "LoggingConfig": {
                     "LogFormat": logging_config.get("logFormat"),
                     "LogGroup": logging_config.get("logGroup"),
-                    "ApplicationLogLevel": logging_config.get("applicationLogLevel"),
-                    "SystemLogLevel": logging_config.get("systemLogLevel"),
                 },
                 "Tags": _tag_map(i),
             }
@@ -419,58 +341,39 @@ def _function(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 
 @creates("aws:lambda/alias:Alias")
 def _alias(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    routing = (i.get("routingConfig") or {}).get("additionalVersionWeights")
     alias = ctx.client("lambda").create_alias(
-        **_clean(
-            {
-                "FunctionName": i["functionName"],
-                "Name": i.get("name") or r.name,
-                "FunctionVersion": i["functionVersion"],
-                "Description": i.get("description"),
-                "RoutingConfig": {"AdditionalVersionWeights": routing},
-            }
-        )
+        FunctionName=i["functionName"], Name=i.get("name") or r.name, FunctionVersion=i["functionVersion"]
     )
     return {"id": alias["AliasArn"], "arn": alias["AliasArn"], "invokeArn": _invoke_arn(ctx, alias["AliasArn"])}
 
 
 @creates("aws:lambda/permission:Permission")
 def _permission(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    statement_id = i.get("statementId") or r.name
     ctx.client("lambda").add_permission(
         **_clean(
             {
                 "FunctionName": i["function"],
-                "StatementId": statement_id,
+                "StatementId": r.name,
                 "Action": i["action"],
                 "Principal": i["principal"],
                 "SourceArn": i.get("sourceArn"),
-                "SourceAccount": i.get("sourceAccount"),
                 "Qualifier": i.get("qualifier"),
-                "EventSourceToken": i.get("eventSourceToken"),
-                "PrincipalOrgID": i.get("principalOrgId"),
-                "FunctionUrlAuthType": i.get("functionUrlAuthType"),
             }
         )
     )
-    return {"statementId": statement_id}
+    return {"statementId": r.name}
 
 
 @creates("aws:lambda/eventSourceMapping:EventSourceMapping")
 def _event_source_mapping(ctx: Context, r: Resource, i: Inputs) -> Outputs:
-    filters = (i.get("filterCriteria") or {}).get("filters")
     mapping = ctx.client("lambda").create_event_source_mapping(
         **_clean(
             {
                 "EventSourceArn": i["eventSourceArn"],
                 "FunctionName": i["functionName"],
-                "Enabled": i.get("enabled"),
                 "BatchSize": _int(i.get("batchSize")),
-                "MaximumBatchingWindowInSeconds": _int(i.get("maximumBatchingWindowInSeconds")),
                 "FunctionResponseTypes": i.get("functionResponseTypes"),
                 "ScalingConfig": {"MaximumConcurrency": _int((i.get("scalingConfig") or {}).get("maximumConcurrency"))},
-                "FilterCriteria": {"Filters": [{"Pattern": f["pattern"]} for f in filters]} if filters else None,
-                "StartingPosition": i.get("startingPosition"),
                 "Tags": _tag_map(i),
             }
         )
@@ -499,12 +402,7 @@ def _api(ctx: Context, r: Resource, i: Inputs) -> Outputs:
             {
                 "Name": i.get("name") or r.physical_name,
                 "ProtocolType": i["protocolType"],
-                "Description": i.get("description"),
-                "RouteSelectionExpression": i.get("routeSelectionExpression"),
-                "ApiKeySelectionExpression": i.get("apiKeySelectionExpression"),
-                "DisableExecuteApiEndpoint": i.get("disableExecuteApiEndpoint"),
                 "CorsConfiguration": {
-                    "AllowCredentials": cors.get("allowCredentials"),
                     "AllowHeaders": cors.get("allowHeaders"),
                     "AllowMethods": cors.get("allowMethods"),
                     "AllowOrigins": cors.get("allowOrigins"),
@@ -534,11 +432,6 @@ def _integration(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "IntegrationUri": i.get("integrationUri"),
                 "IntegrationMethod": i.get("integrationMethod"),
                 "PayloadFormatVersion": i.get("payloadFormatVersion"),
-                "TimeoutInMillis": _int(i.get("timeoutMilliseconds")),
-                "Description": i.get("description"),
-                "ConnectionType": i.get("connectionType"),
-                "CredentialsArn": i.get("credentialsArn"),
-                "RequestParameters": i.get("requestParameters"),
             }
         )
     )
@@ -555,9 +448,6 @@ def _route(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "Target": i.get("target"),
                 "AuthorizationType": i.get("authorizationType"),
                 "AuthorizerId": i.get("authorizerId"),
-                "AuthorizationScopes": i.get("authorizationScopes"),
-                "OperationName": i.get("operationName"),
-                "ApiKeyRequired": i.get("apiKeyRequired"),
             }
         )
     )
@@ -567,7 +457,6 @@ def _route(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 @creates("aws:apigatewayv2/authorizer:Authorizer")
 def _authorizer(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     jwt = i.get("jwtConfiguration") or {}
-    ttl = i.get("authorizerResultTtlInSeconds")
     authorizer = ctx.client("apigatewayv2").create_authorizer(
         **_clean(
             {
@@ -577,44 +466,27 @@ def _authorizer(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "IdentitySource": i.get("identitySources"),
                 # The issuer names the pool: the deployer has already put the emulator's pool id in it.
                 "JwtConfiguration": {"Audience": jwt.get("audiences"), "Issuer": jwt.get("issuer")},
-                "AuthorizerUri": i.get("authorizerUri"),
-                "AuthorizerCredentialsArn": i.get("authorizerCredentialsArn"),
-                "AuthorizerPayloadFormatVersion": i.get("authorizerPayloadFormatVersion"),
-                "AuthorizerResultTtlInSeconds": _int(ttl),
-                "EnableSimpleResponses": i.get("enableSimpleResponses"),
             }
         )
     )
     return {"id": authorizer["AuthorizerId"]}
 
 
-def _route_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    return _clean(
-        {
-            "DetailedMetricsEnabled": settings.get("detailedMetricsEnabled"),
-            "LoggingLevel": settings.get("loggingLevel"),
-            "DataTraceEnabled": settings.get("dataTraceEnabled"),
-            "ThrottlingBurstLimit": _int(settings.get("throttlingBurstLimit")),
-            "ThrottlingRateLimit": settings.get("throttlingRateLimit"),
-        }
-    )
-
-
 @creates("aws:apigatewayv2/stage:Stage")
 def _stage(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.name
     access_log = i.get("accessLogSettings") or {}
+    throttling = i.get("defaultRouteSettings") or {}
     ctx.client("apigatewayv2").create_stage(
         **_clean(
             {
                 "ApiId": i["apiId"],
                 "StageName": name,
                 "AutoDeploy": i.get("autoDeploy"),
-                "DeploymentId": i.get("deploymentId"),
-                "Description": i.get("description"),
-                "DefaultRouteSettings": _route_settings(i.get("defaultRouteSettings") or {}),
-                "RouteSettings": {s["routeKey"]: _route_settings(s) for s in i.get("routeSettings") or []},
-                "StageVariables": i.get("stageVariables"),
+                "DefaultRouteSettings": {
+                    "ThrottlingBurstLimit": _int(throttling.get("throttlingBurstLimit")),
+                    "ThrottlingRateLimit": throttling.get("throttlingRateLimit"),
+                },
                 "AccessLogSettings": {
                     "DestinationArn": access_log.get("destinationArn"),
                     "Format": access_log.get("format"),
@@ -636,19 +508,16 @@ def _stage(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 
 def _cognito_schema(attribute: Mapping[str, Any]) -> dict[str, Any]:
     strings = attribute.get("stringAttributeConstraints") or {}
-    numbers = attribute.get("numberAttributeConstraints") or {}
     return _clean(
         {
             "Name": attribute["name"],
             "AttributeDataType": attribute.get("attributeDataType"),
-            "DeveloperOnlyAttribute": attribute.get("developerOnlyAttribute"),
             "Mutable": attribute.get("mutable"),
             "Required": attribute.get("required"),
             "StringAttributeConstraints": {
                 "MinLength": strings.get("minLength"),
                 "MaxLength": strings.get("maxLength"),
             },
-            "NumberAttributeConstraints": {"MinValue": numbers.get("minValue"), "MaxValue": numbers.get("maxValue")},
         }
     )
 
@@ -656,10 +525,6 @@ def _cognito_schema(attribute: Mapping[str, Any]) -> dict[str, Any]:
 @creates("aws:cognito/userPool:UserPool")
 def _user_pool(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     password = i.get("passwordPolicy") or {}
-    admin_create = i.get("adminCreateUserConfig") or {}
-    invite = admin_create.get("inviteMessageTemplate") or {}
-    email = i.get("emailConfiguration") or {}
-    verification = i.get("verificationMessageTemplate") or {}
     pool = ctx.client("cognito-idp").create_user_pool(
         **_clean(
             {
@@ -671,47 +536,19 @@ def _user_pool(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                         "RequireLowercase": password.get("requireLowercase"),
                         "RequireNumbers": password.get("requireNumbers"),
                         "RequireSymbols": password.get("requireSymbols"),
-                        "PasswordHistorySize": _int(password.get("passwordHistorySize")),
                         "TemporaryPasswordValidityDays": _int(password.get("temporaryPasswordValidityDays")),
                     }
                 },
                 "DeletionProtection": i.get("deletionProtection"),
                 "AutoVerifiedAttributes": i.get("autoVerifiedAttributes"),
-                "AliasAttributes": i.get("aliasAttributes"),
-                "UsernameAttributes": i.get("usernameAttributes"),
                 "UsernameConfiguration": {"CaseSensitive": (i.get("usernameConfiguration") or {}).get("caseSensitive")},
-                "MfaConfiguration": i.get("mfaConfiguration"),
                 "Schema": [_cognito_schema(a) for a in i.get("schemas") or []],
-                "AdminCreateUserConfig": {
-                    "AllowAdminCreateUserOnly": admin_create.get("allowAdminCreateUserOnly"),
-                    "InviteMessageTemplate": {
-                        "SMSMessage": invite.get("smsMessage"),
-                        "EmailMessage": invite.get("emailMessage"),
-                        "EmailSubject": invite.get("emailSubject"),
-                    },
-                },
                 "AccountRecoverySetting": {
                     "RecoveryMechanisms": [
                         {"Name": m["name"], "Priority": _int(m["priority"])}
                         for m in (i.get("accountRecoverySetting") or {}).get("recoveryMechanisms") or []
                     ]
                 },
-                "EmailConfiguration": {
-                    "SourceArn": email.get("sourceArn"),
-                    "ReplyToEmailAddress": email.get("replyToEmailAddress"),
-                    "EmailSendingAccount": email.get("emailSendingAccount"),
-                    "From": email.get("fromEmailAddress"),
-                    "ConfigurationSet": email.get("configurationSet"),
-                },
-                "VerificationMessageTemplate": {
-                    "DefaultEmailOption": verification.get("defaultEmailOption"),
-                    "EmailMessage": verification.get("emailMessage"),
-                    "EmailSubject": verification.get("emailSubject"),
-                    "EmailMessageByLink": verification.get("emailMessageByLink"),
-                    "EmailSubjectByLink": verification.get("emailSubjectByLink"),
-                    "SmsMessage": verification.get("smsMessage"),
-                },
-                "UserPoolTier": i.get("userPoolTier"),
                 "UserPoolTags": _tag_map(i),
             }
         )
@@ -737,25 +574,15 @@ def _user_pool_client(ctx: Context, r: Resource, i: Inputs) -> Outputs:
                 "ExplicitAuthFlows": i.get("explicitAuthFlows"),
                 "PreventUserExistenceErrors": i.get("preventUserExistenceErrors"),
                 "EnableTokenRevocation": i.get("enableTokenRevocation"),
-                "EnablePropagateAdditionalUserContextData": i.get("enablePropagateAdditionalUserContextData"),
                 "AccessTokenValidity": _int(i.get("accessTokenValidity")),
                 "IdTokenValidity": _int(i.get("idTokenValidity")),
                 "RefreshTokenValidity": _int(i.get("refreshTokenValidity")),
-                "AuthSessionValidity": _int(i.get("authSessionValidity")),
                 "TokenValidityUnits": {
                     "AccessToken": units.get("accessToken"),
                     "IdToken": units.get("idToken"),
                     "RefreshToken": units.get("refreshToken"),
                 },
-                "ReadAttributes": i.get("readAttributes"),
-                "WriteAttributes": i.get("writeAttributes"),
                 "SupportedIdentityProviders": i.get("supportedIdentityProviders"),
-                "CallbackURLs": i.get("callbackUrls"),
-                "LogoutURLs": i.get("logoutUrls"),
-                "DefaultRedirectURI": i.get("defaultRedirectUri"),
-                "AllowedOAuthFlows": i.get("allowedOauthFlows"),
-                "AllowedOAuthScopes": i.get("allowedOauthScopes"),
-                "AllowedOAuthFlowsUserPoolClient": i.get("allowedOauthFlowsUserPoolClient"),
             }
         )
     )["UserPoolClient"]
@@ -766,15 +593,7 @@ def _user_pool_client(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 def _user_group(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.physical_name
     ctx.client("cognito-idp").create_group(
-        **_clean(
-            {
-                "UserPoolId": i["userPoolId"],
-                "GroupName": name,
-                "Description": i.get("description"),
-                "Precedence": _int(i.get("precedence")),
-                "RoleArn": i.get("roleArn"),
-            }
-        )
+        **_clean({"UserPoolId": i["userPoolId"], "GroupName": name, "Description": i.get("description")})
     )
     return {"id": f"{i['userPoolId']}/{name}", "name": name}
 
@@ -786,36 +605,10 @@ def _user_group(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 def _log_group(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     logs = ctx.client("logs")
     name = i.get("name") or r.physical_name
-    group = {"logGroupName": name, "kmsKeyId": i.get("kmsKeyId"), "logGroupClass": i.get("logGroupClass")}
-    logs.create_log_group(**_clean({**group, "tags": _tag_map(i)}))
+    logs.create_log_group(**_clean({"logGroupName": name, "tags": _tag_map(i)}))
     if i.get("retentionInDays"):
         logs.put_retention_policy(logGroupName=name, retentionInDays=int(i["retentionInDays"]))
     return {"id": name, "name": name, "arn": f"arn:aws:logs:{ctx.region}:{ctx.account}:log-group:{name}"}
-
-
-def _metric_query(q: Mapping[str, Any]) -> dict[str, Any]:
-    metric = q.get("metric") or {}
-    return _clean(
-        {
-            "Id": q["id"],
-            "Expression": q.get("expression"),
-            "Label": q.get("label"),
-            "ReturnData": q.get("returnData"),
-            "Period": _int(q.get("period")),
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": metric.get("namespace"),
-                    "MetricName": metric.get("metricName"),
-                    "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (metric.get("dimensions") or {}).items()],
-                },
-                "Period": _int(metric.get("period")),
-                "Stat": metric.get("stat"),
-                "Unit": metric.get("unit"),
-            }
-            if metric
-            else None,
-        }
-    )
 
 
 @creates("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -827,25 +620,18 @@ def _metric_alarm(ctx: Context, r: Resource, i: Inputs) -> Outputs:
             {
                 "AlarmName": name,
                 "AlarmDescription": i.get("alarmDescription"),
-                "ActionsEnabled": i.get("actionsEnabled"),
                 "AlarmActions": i.get("alarmActions"),
                 "OKActions": i.get("okActions"),
-                "InsufficientDataActions": i.get("insufficientDataActions"),
                 "Namespace": i.get("namespace"),
                 "MetricName": i.get("metricName"),
                 "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (i.get("dimensions") or {}).items()],
                 "Statistic": i.get("statistic"),
                 "ExtendedStatistic": i.get("extendedStatistic"),
                 "Period": _int(i.get("period")),
-                "Unit": i.get("unit"),
                 "EvaluationPeriods": _int(i["evaluationPeriods"]),
-                "DatapointsToAlarm": _int(i.get("datapointsToAlarm")),
                 "Threshold": i.get("threshold"),
                 "ComparisonOperator": i["comparisonOperator"],
                 "TreatMissingData": i.get("treatMissingData"),
-                "EvaluateLowSampleCountPercentile": i.get("evaluateLowSampleCountPercentiles"),
-                "Metrics": [_metric_query(q) for q in i.get("metricQueries") or []],
-                "ThresholdMetricId": i.get("thresholdMetricId"),
                 "Tags": _tag_list(i),
             }
         )
@@ -866,15 +652,7 @@ def _dashboard(ctx: Context, r: Resource, i: Inputs) -> Outputs:
 @creates("aws:sns/topic:Topic")
 def _topic(ctx: Context, r: Resource, i: Inputs) -> Outputs:
     name = i.get("name") or r.physical_name
-    attributes = {
-        "KmsMasterKeyId": i.get("kmsMasterKeyId"),
-        "DisplayName": i.get("displayName"),
-        "Policy": _json(i.get("policy")),
-        "FifoTopic": "true" if i.get("fifoTopic") else None,
-    }
-    topic = ctx.client("sns").create_topic(
-        **_clean({"Name": name, "Attributes": _clean(attributes), "Tags": _tag_list(i)})
-    )
+    topic = ctx.client("sns").create_topic(**_clean({"Name": name, "Tags": _tag_list(i)}))
     return {"id": topic["TopicArn"], "arn": topic["TopicArn"], "name": name}
 
 
