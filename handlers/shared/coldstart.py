@@ -9,6 +9,11 @@ It arranges that, when the service's app module is imported:
   next to nothing: about an eighth of the cold start. At the end, `gc.freeze()` moves what the import built
   out of every later collection, so warm requests do not walk it either. Pause and resume are one
   `try/finally` around the module's execution: whether the import succeeds or fails, collection resumes.
+- Powertools' packages that import every resolver and every event class they offer (AppSync, Bedrock, VPC
+  Lattice, asyncio, some 60 event classes) are registered without running their `__init__` (`lean_packages`):
+  each name such an `__init__` would import is imported from its own submodule when first asked for, so the
+  module's import pulls in only what it uses: about a quarter of what the handlers add to the SDK's floor.
+  A name that `__init__` does not import runs it after all, so nothing a caller asks for is missing.
 - once the module has run, the SnapStart hooks are registered (handlers.shared.snapstart): a new service gets
   them by the same statement that gives it the pause.
 
@@ -18,7 +23,10 @@ Both happen only for the app module and only when it is imported: importing the 
 
 from __future__ import annotations
 
+import ast
 import gc
+import importlib
+import importlib.util
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +36,12 @@ from types import ModuleType
 from typing import Any
 
 APP_MODULE = "app"  # handlers.<service>.app: the module the functions' handler strings name
+# Parents before children: registering a package imports its parent.
+LEAN_PACKAGES = (
+    "aws_lambda_powertools",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.data_classes",
+)
 
 
 def service(package: str) -> None:
@@ -89,7 +103,69 @@ class _InitialisingLoader(Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         with collector_paused():
+            lean_packages()
             self._loader.exec_module(module)
         from handlers.shared import snapstart
 
         snapstart.install()
+
+
+def lean_packages() -> None:
+    """Register LEAN_PACKAGES without running their `__init__` (those already imported stay as they are)."""
+    if LEAN_PACKAGES[0] not in sys.modules:
+        for name in LEAN_PACKAGES:
+            _lazy_package(name)
+        # What the root package's __init__ does besides importing: Powertools' own log records go nowhere unless
+        # POWERTOOLS_DEBUG is set, and SDK calls carry Powertools' user agent.
+        from aws_lambda_powertools.package_logger import set_package_logger_handler
+        from aws_lambda_powertools.shared.user_agent import inject_user_agent
+
+        set_package_logger_handler()
+        inject_user_agent()
+
+
+def _lazy_package(name: str) -> None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.origin is None or name in sys.modules:
+        return
+    exports = _imported_names(spec.origin, name)
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def __getattr__(attr: str) -> Any:  # noqa: N807 - a module's attribute hook (PEP 562)
+        if attr in exports:
+            module, original = exports[attr]
+            value = getattr(importlib.import_module(module), original)
+        else:
+            try:
+                value = importlib.import_module(f"{name}.{attr}")  # a submodule, as `from package import sub`
+            except ModuleNotFoundError as error:
+                if error.name != f"{name}.{attr}":
+                    raise
+                # Neither imported by __init__ nor a submodule: whatever else __init__ defines. Run it after all.
+                del package.__getattr__
+                loader.exec_module(package)
+                return getattr(package, attr)
+        setattr(package, attr, value)
+        return value
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = package
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, package)
+
+
+def _imported_names(path: str, package: str) -> dict[str, tuple[str, str]]:
+    """name -> (submodule, its name there) for each `from <submodule of package> import ...` at the top of `path`."""
+    names: dict[str, tuple[str, str]] = {}
+    with open(path, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), path)
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+        module = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+        if module.startswith(f"{package}."):
+            names.update((alias.asname or alias.name, (module, alias.name)) for alias in node.names)
+    return names

@@ -158,3 +158,27 @@ print(json.dumps({{"registered": registered, "clients": len(aws._clients), "clos
     assert seen["clients"] >= 1 and len(seen["closed"]) == seen["clients"], f"handlers.{service}.app: {seen}"
     # And two restored environments do not draw the same random numbers
     assert seen["drawn"][0] != seen["drawn"][1], f"handlers.{service}.app: restored copies drew {seen['drawn']}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_imports_only_the_powertools_it_uses_and_the_rest_stays_reachable(service):
+    # Given a fresh interpreter, When it imports the service as Lambda does
+    seen = _run(f"""
+import json, sys
+import handlers.{service}.app
+unused = [m for m in ("asyncio", "aws_lambda_powertools.event_handler.appsync",
+                      "aws_lambda_powertools.utilities.data_classes.kafka_event") if m in sys.modules]
+# And then asks the packages for what their __init__ offers but the service does not use
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.event_handler import AppSyncResolver, content_types
+from aws_lambda_powertools.utilities.data_classes import S3Event
+import aws_lambda_powertools
+print(json.dumps({{"unused": unused, "reached": [Metrics.__name__, Tracer.__name__, AppSyncResolver.__name__,
+                  S3Event.__name__, content_types.APPLICATION_JSON, aws_lambda_powertools.__version__]}}))
+""")
+    # Then the resolvers and event classes it does not use were not imported
+    assert seen["unused"] == [], f"handlers.{service}.app imported {seen['unused']}"
+    # And every name the packages offer is still there when asked for
+    reached = seen["reached"]
+    assert reached[:5] == ["Metrics", "Tracer", "AppSyncResolver", "S3Event", "application/json"], reached
+    assert reached[5], f"aws_lambda_powertools.__version__ after a lean import: {reached}"
