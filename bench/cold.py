@@ -2,12 +2,15 @@
 
 Every variant runs the same wrapper script in a new interpreter, so the differences between them are
 what each variant adds: the interpreter alone, `import boto3`, boto3 plus one client, botocore plus one
-client (what the handlers build on), the handler module's import, and the import plus the first
-request served against MiniStack. The variants run in interleaved rounds (each once per round), so a
-floor and a handler see the same background load and their ratio holds on a busy machine.
+client (what the handlers build on: the floor every ratio here divides by), the handler module's
+import, the import plus the first request served against MiniStack, and a stand-in for a SnapStart
+restore: the process initialises, forks, and the fork answers the first request (timed from the fork).
+The variants run in interleaved rounds (each once per round), so a floor and a handler see the same
+background load and their ratio holds on a busy machine.
 `wall_ms` runs from spawning the process to reading its result line (interpreter start included,
 teardown excluded), which is what the reference's "fresh process -> first request served" means;
-`in_process_ms` is the same span measured inside the process, without interpreter start.
+`in_process_ms` is the same span measured inside the process, without interpreter start (for the fork
+stand-in: from the fork to the answer).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from bench import stack
 from bench.harness import Context
 from bench.invoke import Handlers, http_event
-from bench.stats import summary
+from bench.stats import percentile, summary
 
 MARKER = "BENCH-RESULT "
 
@@ -44,12 +47,12 @@ elif stage == "boto3_client":
 elif stage == "botocore_client":
     import botocore.session
     botocore.session.get_session().create_client("dynamodb")
-elif stage in ("import", "first_request"):
+elif stage in ("import", "first_request", "fork"):
     import importlib
     module_name, _, attr = os.environ["BENCH_HANDLER"].rpartition(".")
     module = importlib.import_module(module_name)
     out["import_ms"] = (time.perf_counter() - t0) * 1000
-    if stage == "first_request":
+    if stage in ("first_request", "fork"):
         class Context:
             function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
             function_version = "$LATEST"
@@ -60,7 +63,24 @@ elif stage in ("import", "first_request"):
             log_stream_name = "bench"
             def get_remaining_time_in_millis(self):
                 return 30000
-        result = getattr(module, attr)(json.loads(os.environ["BENCH_EVENT"]), Context())
+        event = json.loads(os.environ["BENCH_EVENT"])
+        if stage == "fork":
+            # SnapStart stand-in: the initialised process is the snapshot, its fork the restored environment,
+            # with the functions' own hooks run where the runtime would run them.
+            try:
+                from handlers.shared import snapstart as hooks
+            except ImportError:
+                hooks = None
+            if hooks is not None:
+                hooks.before_snapshot()
+            t0 = time.perf_counter()
+            child = os.fork()
+            if child:
+                os.waitpid(child, 0)
+                os._exit(0)  # the fork writes the result line
+            if hooks is not None:
+                hooks.after_restore()
+        result = getattr(module, attr)(event, Context())
         out["status"] = result.get("statusCode") if isinstance(result, dict) else None
 out["in_process_ms"] = (time.perf_counter() - t0) * 1000
 sys.stdout.write("\\nBENCH-RESULT " + json.dumps(out) + "\\n")
@@ -75,6 +95,8 @@ FIRST_REQUESTS = {
     "ordering": ("GET /order/{userName}", "userName"),
 }
 PROCESS_TIMEOUT_S = 60
+# What a handler's cold start is divided by: the SDK the handlers build on, with the one client each builds first.
+FLOOR = "import botocore + one client"
 
 
 def run_once(env: dict[str, str]) -> dict[str, Any]:
@@ -119,8 +141,11 @@ class Variant:
     expect_status: int | None = None  # the first request's status, for the variants that serve one
 
 
-def measure(variants: list[Variant], runs: int, warmup: bool) -> dict[str, dict[str, Any]]:
-    """Median and spread of each variant over `runs` rounds; every round runs every variant once, in turn.
+def measure(
+    variants: list[Variant], runs: int, warmup: bool
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Median and spread of each variant over `runs` rounds (and the samples, round by round); every round runs
+    every variant once, in turn.
 
     Round by round rather than variant by variant: background load that comes and goes (MiniStack,
     other processes on the machine) then lands on floors and handlers alike instead of on whichever
@@ -133,7 +158,17 @@ def measure(variants: list[Variant], runs: int, warmup: bool) -> dict[str, dict[
     for _ in range(runs):
         for variant in variants:
             samples[variant.key].append(run_once(variant.env))
-    return {variant.key: _figures(variant, samples[variant.key]) for variant in variants}
+    return {variant.key: _figures(variant, samples[variant.key]) for variant in variants}, samples
+
+
+def vs_floor(samples: list[dict[str, Any]], floor: list[dict[str, Any]], key: str = "wall_ms") -> dict[str, float]:
+    """A variant's p50 over the floor's p50, and the median of the round-by-round ratios (each round's variant and
+    floor ran back to back, so that one holds best when the machine's load comes and goes)."""
+    ours, base = [s[key] for s in samples], [s["wall_ms"] for s in floor]
+    return {
+        "ratio_p50": round(percentile(ours, 50) / percentile(base, 50), 3),
+        "ratio_per_round_p50": round(percentile([a / b for a, b in zip(ours, base, strict=True)], 50), 3),
+    }
 
 
 def _figures(variant: Variant, samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -254,8 +289,14 @@ def run(ctx: Context) -> dict[str, Any]:
                 {**fn_env, "BENCH_STAGE": "first_request", "BENCH_EVENT": json.dumps(event)},
                 expect_status=200,
             ),
+            Variant(
+                f"{service} fork_first_request",
+                {**fn_env, "BENCH_STAGE": "fork", "BENCH_EVENT": json.dumps(event)},
+                expect_status=200,
+            ),
         ]
-    measured = measure(variants, runs, warmup)
+    measured, samples = measure(variants, runs, warmup)
+    floor = samples[FLOOR]
     return {
         "runs": runs,
         "warmup_run_discarded": warmup,
@@ -268,10 +309,18 @@ def run(ctx: Context) -> dict[str, Any]:
                 "import_only": measured[f"{service} import_only"],
                 "import_traced": measured[f"{service} import_traced"],
                 "first_request_served": measured[f"{service} first_request_served"],
+                # in_process_ms: from the fork to the first answer (wall_ms includes the parent's init)
+                "fork_first_request": measured[f"{service} fork_first_request"],
+                "vs_floor": {
+                    "floor": FLOOR,
+                    "cold_start": vs_floor(samples[f"{service} first_request_served"], floor),
+                    "fork_first_request": vs_floor(samples[f"{service} fork_first_request"], floor, "in_process_ms"),
+                },
                 "importtime": import_breakdown(function_envs[service], fn.module),
             }
             for service, fn in functions.items()
         },
+        "floor": FLOOR,
         "note": "wall_ms: spawn -> result line read (interpreter start included). Figures in ms. "
-        "Rounds interleaved: each round runs every variant once.",
+        "Rounds interleaved: each round runs every variant once. fork_first_request.in_process_ms: fork -> answer.",
     }
