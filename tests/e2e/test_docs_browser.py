@@ -44,6 +44,17 @@ def _operations(document: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
+def _try_out(page: Any, path: str) -> tuple[Any, str]:
+    """Open GET `path` on the page, try it out and execute it: the operation, and its live response's status."""
+    operation = page.locator(".opblock-get").filter(has=page.locator(f'[data-path="{path}"]')).first
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    operation.locator(".execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for(timeout=TIMEOUT_MS)
+    return operation, str(status.inner_text()).strip()
+
+
 def test_docs_render_every_operation_run_get_product_and_stay_on_the_machine(
     local_cloud: LocalCloud, browser: Any
 ) -> None:
@@ -74,14 +85,9 @@ def test_docs_render_every_operation_run_get_product_and_stay_on_the_machine(
         assert listed == _operations(document), f"listed vs documented: {sorted(listed ^ _operations(document))}"
 
         # When GET /product is tried out and executed
-        get_product = page.locator(".opblock-get").filter(has=page.locator('[data-path="/product"]')).first
-        get_product.locator(".opblock-summary").click()
-        get_product.locator(".try-out__btn").click()
-        get_product.locator(".execute").click()
+        get_product, status = _try_out(page, "/product")
         # Then its live response is a 200
-        status = get_product.locator(".live-responses-table tbody .response-col_status").first
-        status.wait_for(timeout=TIMEOUT_MS)
-        assert status.inner_text().strip() == "200", status.inner_text()
+        assert status == "200", f"GET /product tried out on /docs: {status}"
 
         # And Authorize takes a bearer token, which an admin-only operation then carries (GET /order: 200)
         page.locator(".auth-wrapper .authorize").first.click()
@@ -89,13 +95,8 @@ def test_docs_render_every_operation_run_get_product_and_stay_on_the_machine(
         dialog.locator("input").first.fill(token)
         dialog.locator("button.authorize").first.click()
         dialog.locator("button.btn-done").first.click()
-        list_orders = page.locator(".opblock-get").filter(has=page.locator('[data-path="/order"]')).first
-        list_orders.locator(".opblock-summary").click()
-        list_orders.locator(".try-out__btn").click()
-        list_orders.locator(".execute").click()
-        order_status = list_orders.locator(".live-responses-table tbody .response-col_status").first
-        order_status.wait_for(timeout=TIMEOUT_MS)
-        assert order_status.inner_text().strip() == "200", order_status.inner_text()
+        _, order_status = _try_out(page, "/order")
+        assert order_status == "200", f"GET /order tried out on /docs with the admin's token: {order_status}"
 
         get_product.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / "docs-get-product.png"))
