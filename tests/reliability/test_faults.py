@@ -228,14 +228,18 @@ def test_a_poison_event_is_tried_max_receive_count_times_then_dead_lettered(clou
     )
     assert result["FailedEntryCount"] == 0, f"publishing the poison: {result}"
 
-    # Then it reaches the DLQ, after exactly maxReceiveCount tries (each try reads the order that holds the key)
+    # Then it reaches the DLQ after maxReceiveCount receives, never tried more often (each try that reaches the
+    # handler reads the order that holds the key; on a saturated machine a receive can also end in the consumer's
+    # 1 s timeout during a cold start, before the read: SQS counts that receive, the table sees no try)
     def in_dlq() -> dict[str, Any] | None:
         messages = [m for m in cloud.peek(cloud.dlq_url) if poison in m["Body"]]
         return messages[0] if messages else None
 
     dead = eventually(in_dlq, what=f"poison {poison} in the DLQ", deadline=30 + 15 * cloud.max_receive_count)
     reads = [body for body in tries if body.get("TableName") == cloud.tables["ordering"]]
-    assert len(reads) == cloud.max_receive_count, f"the poison was tried {len(reads)} times"
+    assert 1 <= len(reads) <= cloud.max_receive_count, (
+        f"the poison was tried {len(reads)} times, maxReceiveCount {cloud.max_receive_count}"
+    )
     assert int(dead["Attributes"]["ApproximateReceiveCount"]) >= cloud.max_receive_count, dead["Attributes"]
     # And the order that holds the key is untouched, and the poison made no order
     (kept,) = cloud.orders_of(user)

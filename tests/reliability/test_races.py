@@ -19,13 +19,15 @@ FUNCTION = "aws:lambda/function:Function"
 UPDATE_ITEM = "DynamoDB_20120810.UpdateItem"
 WARM_UP_ROUNDS = 3
 THROTTLED_FOR_AT_MOST = 120.0  # seconds a thread keeps re-sending a throttled request: bounded, never a hang
+BACK_OFF_BASE, BACK_OFF_CAP = 0.1, 2.0  # seconds
 
 
 def _all_at_once(count: int, call: Callable[[int], requests.Response]) -> list[requests.Response]:
     """`call(0..count-1)` from `count` threads released together, so the requests really overlap.
 
-    A request the basket function's reserved concurrency throttles (429) never ran: each thread sends it again
-    after a short random pause, as a client of the real API would, until it is answered otherwise.
+    A request the basket function's reserved concurrency throttles (429) never ran: each thread sends it again,
+    as a client of the real API should, after an exponential back-off with full jitter (AWS's advice), so the
+    throttled threads do not flood the emulator that is busy with the ones running.
     """
     start = threading.Barrier(count)
 
@@ -33,8 +35,10 @@ def _all_at_once(count: int, call: Callable[[int], requests.Response]) -> list[r
         start.wait()
         response = call(i)
         deadline = time.monotonic() + THROTTLED_FOR_AT_MOST
+        attempt = 0
         while response.status_code == 429 and time.monotonic() < deadline:
-            time.sleep(random.uniform(0.05, 0.25))
+            time.sleep(random.uniform(0, min(BACK_OFF_CAP, BACK_OFF_BASE * 2**attempt)))
+            attempt += 1
             response = call(i)
         return response
 
