@@ -107,7 +107,7 @@ class _InitialisingLoader(Loader):
             self._loader.exec_module(module)
         from handlers.shared import snapstart
 
-        snapstart.install()
+        snapstart.install(getattr(module, "app", None))  # the service's resolver, by the handlers' convention
 
 
 def lean_packages() -> None:

@@ -134,9 +134,11 @@ def test_snapstart_hooks_close_connections_before_the_snapshot_and_reseed_after_
     script = f"""
 import json, random
 import snapshot_restore_py as runtime
-import handlers.{service}.app
+import handlers.{service}.app as service
 from handlers.shared import aws
 registered = (len(runtime.before), len(runtime.after))
+routes = service.app._static_routes + service.app._dynamic_routes
+unprimed = sum(route._dependant is None for route in routes)
 closed = []
 for client in aws._clients:
     client.close = lambda client=client: closed.append(client.meta.service_model.service_name)
@@ -150,12 +152,18 @@ for _ in range(2):
     for func, args, kwargs in runtime.after:
         func(*args, **kwargs)
     drawn.append(random.random())
-print(json.dumps({{"registered": registered, "clients": len(aws._clients), "closed": closed, "drawn": drawn}}))
+primed = sum(route._dependant is not None for route in routes)
+print(json.dumps({{"registered": registered, "clients": len(aws._clients), "closed": closed, "drawn": drawn,
+                  "routes": len(routes), "unprimed": unprimed, "primed": primed}}))
 """
     seen = _run(script, pythonpath=tmp_path)
-    # Then the hooks are registered once each, every client's connections are closed before the snapshot
-    assert seen["registered"] == [1, 1], f"handlers.{service}.app registered {seen['registered']} hooks"
+    # Then the hooks are registered once each (and the priming), every client's connections are closed before the
+    # snapshot
+    assert seen["registered"] == [2, 1], f"handlers.{service}.app registered {seen['registered']} hooks"
     assert seen["clients"] >= 1 and len(seen["closed"]) == seen["clients"], f"handlers.{service}.app: {seen}"
+    # And every route's request validation is built into the snapshot, not by each restored environment's first request
+    assert seen["unprimed"] == seen["routes"] > 0, f"handlers.{service}.app: routes built before the snapshot: {seen}"
+    assert seen["primed"] == seen["routes"], f"handlers.{service}.app: routes primed: {seen}"
     # And two restored environments do not draw the same random numbers
     assert seen["drawn"][0] != seen["drawn"][1], f"handlers.{service}.app: restored copies drew {seen['drawn']}"
 
