@@ -14,8 +14,9 @@ from handlers.shared.aws import is_unavailable
 from handlers.shared.http import make_resolver
 from handlers.shared.models import Strict
 from handlers.shared.paging import DEFAULT_LIMIT, Limit
+from tests.kit.events import LambdaContext, http_event
 
-from .kit import Answer, LambdaContext, answer, http_event
+from .kit import Answer, answer
 
 RAISED: dict[str, Exception] = {}
 app = make_resolver(Logger(service="unit", level="CRITICAL"))
@@ -130,20 +131,20 @@ def test_a_limit_in_digits_is_taken() -> None:
 
 
 def test_a_body_that_parses_but_breaks_its_model_is_422() -> None:
-    reply = _call("POST", "/thing", body='{"name": "x", "extra": 1}')
+    reply = _call("POST", "/thing", raw_body='{"name": "x", "extra": 1}')
     assert reply.status == 422 and reply.body["error"] == "VALIDATION_ERROR", reply
     assert any(problem["loc"][:1] == ["body"] for problem in reply.body["details"]), reply
 
 
 @pytest.mark.parametrize("body", ["{oops", "[1,", '{"name": NaN}'], ids=["broken", "truncated", "NaN"])
 def test_a_body_that_is_not_json_is_400(body: str) -> None:
-    reply = _call("POST", "/thing", body=body)
+    reply = _call("POST", "/thing", raw_body=body)
     assert (reply.status, reply.body["error"]) == (400, "BAD_REQUEST"), f"{body!r}: {reply}"
 
 
 def test_a_body_over_the_limit_is_413() -> None:
     body = '{"name": "' + "x" * jsonio.MAX_BODY_BYTES + '"}'
-    reply = _call("POST", "/thing", body=body)
+    reply = _call("POST", "/thing", raw_body=body)
     assert (reply.status, reply.body["error"]) == (413, "PAYLOAD_TOO_LARGE"), reply
 
 
@@ -152,13 +153,13 @@ def test_a_body_over_the_limit_is_413() -> None:
     ["application/jsonx", "application/json-patch+json", "text/plain", "application/x-www-form-urlencoded"],
 )
 def test_another_media_type_is_415(content_type: str) -> None:
-    reply = _call("POST", "/thing", body='{"name": "x"}', headers={"content-type": content_type})
+    reply = _call("POST", "/thing", raw_body='{"name": "x"}', headers={"content-type": content_type})
     assert (reply.status, reply.body["error"]) == (415, "UNSUPPORTED_MEDIA_TYPE"), f"{content_type}: {reply}"
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
 def test_json_with_parameters_or_in_capitals_is_json(content_type: str) -> None:
-    reply = _call("POST", "/thing", body='{"name": "x"}', headers={"content-type": content_type})
+    reply = _call("POST", "/thing", raw_body='{"name": "x"}', headers={"content-type": content_type})
     assert (reply.status, reply.body) == (200, {"name": "x"}), f"{content_type}: {reply}"
 
 
