@@ -1,10 +1,9 @@
 """One deployment of the dev stack for the whole reliability run, with a faults proxy in front of the functions'
 AWS calls, and the run's report at the end (terminal summary and build/reliability-report.json).
 
-The stack is the dev graph with two overrides: the ordering function's timeout is 1 s (a batch takes a few ms),
+The stack is the dev graph with one override: the ordering function's timeout is 1 s (a batch takes a few ms),
 so the checkout queue's visibility timeout (6 x that) is 6 s and a redelivery or a dead-lettering takes seconds,
-not minutes; and the basket function has a reserved concurrency (see BASKET_RESERVED_CONCURRENCY). The queue's
-maxReceiveCount and everything else come from Pulumi.dev.yaml.
+not minutes. The queue's maxReceiveCount and everything else come from Pulumi.dev.yaml.
 """
 
 from __future__ import annotations
@@ -21,16 +20,7 @@ from tests.reliability.reliability_kit import Api, Cloud, Report
 
 HERE = Path(__file__).parent
 CONSUMER_TIMEOUT_SECONDS = 1
-# The basket function gets a reservation, as in prod (where it is 100), scaled to two cores: a burst of 50 requests
-# then runs 8 at a time and the rest are throttled (429, never run, safe to send again) instead of starting 50
-# workers at once, which on a saturated machine outlasts the SDK's timeouts and measures the machine, not the race.
-BASKET_RESERVED_CONCURRENCY = 8
-CONFIG = {
-    "functions": {
-        "ordering": {"timeoutSeconds": CONSUMER_TIMEOUT_SECONDS},
-        "basket": {"reservedConcurrency": BASKET_RESERVED_CONCURRENCY},
-    }
-}
+CONFIG = {"functions": {"ordering": {"timeoutSeconds": CONSUMER_TIMEOUT_SECONDS}}}
 QUEUE = "aws:sqs/queue:Queue"
 REPORT_FILE = "reliability-report.json"
 
